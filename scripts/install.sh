@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Install wkmp-ai on Debian as root: system libraries, a virtualenv in .venv, the package.
+#   bash scripts/install.sh          # the service
+#   bash scripts/install.sh --test   # plus what the tests need (fpcalc, chromium, test extras)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+want_test=0
+[ "${1:-}" = "--test" ] && want_test=1
+
+packages=(python3 python3-venv python3-pip ca-certificates libchromaprint1)
+[ "$want_test" = 1 ] && packages+=(libchromaprint-tools chromium)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -q
+  apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+python=${PYTHON:-python3}
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip
+if [ "$want_test" = 1 ]; then
+  .venv/bin/python -m pip install -q -e '.[test]'
+else
+  .venv/bin/python -m pip install -q -e .
+fi

@@ -1,0 +1,5 @@
+"""Allows ``python -m wkmp_ai``."""
+
+from wkmp_ai.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,170 @@
+"""Security and request hygiene as one pure ASGI middleware (DECISIONS.md #16).
+
+In order, for every HTTP request:
+
+1. **Host check** — a ``Host`` naming anything but this service is refused (400). This stops DNS
+   rebinding: a hostile page that resolves its own name to 127.0.0.1 still sends its own name.
+2. **Cross-origin writes** — a state-changing request (POST/PUT/PATCH/DELETE) whose ``Origin`` is
+   neither this service nor wkmp-ui is refused (403), as is one a browser marks
+   ``Sec-Fetch-Site: cross-site``. Requests without an ``Origin`` (curl, scripts) pass.
+3. **CORS** — only wkmp-ui's origins get ``Access-Control-Allow-*`` headers; a preflight from any
+   other origin is refused (403).
+4. **Bodies** — JSON only (415 otherwise) and at most 1 MiB (413), counted as the body streams in, so
+   a lying or missing ``Content-Length`` cannot get past the cap.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from starlette.datastructures import Headers
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+__all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
+
+MAX_BODY_BYTES = 1 << 20
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+CORS_HEADERS = [
+    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-headers", b"Content-Type, Last-Event-ID"),
+    (b"access-control-max-age", b"600"),
+]
+
+
+class _BodyTooLarge(Exception):
+    pass
+
+
+def _host_name(host_header: str) -> str:
+    host = host_header.strip().lower()
+    if host.startswith("["):  # [::1]:5723
+        return host.split("]", 1)[0] + "]"
+    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+
+
+def _origin_of(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+async def _send_json(
+    send: Send, status: int, body: dict[str, object], extra: Iterable[tuple[bytes, bytes]] = ()
+) -> None:
+    payload = json.dumps(body).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()), *extra]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": payload})
+
+
+class SecurityMiddleware:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        allowed_hosts: Iterable[str],
+        cors_origins: Iterable[str],
+        max_body_bytes: int = MAX_BODY_BYTES,
+    ):
+        self.app = app
+        self.allowed_hosts = frozenset(h.lower() for h in allowed_hosts)
+        self.cors_origins = frozenset(_origin_of(o) for o in cors_origins)
+        self.max_body_bytes = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = Headers(scope=scope)
+        host = headers.get("host", "")
+        if _host_name(host) not in self.allowed_hosts:
+            await _send_json(send, 400, {"error": "invalid_host", "message": f"Host {host!r} is not accepted"})
+            return
+
+        method = scope["method"]
+        origin = headers.get("origin")
+        origin_key = origin.lower().rstrip("/") if origin else None
+        cors_allowed = origin_key in self.cors_origins
+        same_origin = origin_key == f"{scope.get('scheme', 'http')}://{host.lower()}"
+
+        if method == "OPTIONS" and origin and "access-control-request-method" in headers:
+            if not cors_allowed:
+                await _send_json(
+                    send,
+                    403,
+                    {"error": "cross_origin_refused", "message": f"origin {origin} may not call this service"},
+                )
+                return
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 204,
+                    "headers": [(b"access-control-allow-origin", origin.encode()), (b"vary", b"Origin"), *CORS_HEADERS],
+                }
+            )
+            await send({"type": "http.response.body", "body": b""})
+            return
+
+        if method in UNSAFE_METHODS:
+            cross_site = headers.get("sec-fetch-site") == "cross-site" and not cors_allowed
+            if (origin and not (same_origin or cors_allowed)) or cross_site:
+                await _send_json(
+                    send,
+                    403,
+                    {"error": "cross_origin_refused", "message": "cross-origin requests may not change state"},
+                )
+                return
+            length = headers.get("content-length")
+            if length is not None and (not length.isdigit() or int(length) > self.max_body_bytes):
+                await _send_json(send, 413, {"error": "Request body too large", "max_size": "1MB"})
+                return
+            has_body = (length is not None and int(length) > 0) or "chunked" in headers.get("transfer-encoding", "")
+            content_type = headers.get("content-type", "").split(";", 1)[0].strip().lower()
+            if has_body and content_type != "application/json":
+                await _send_json(send, 415, {"error": "Content-Type must be application/json"})
+                return
+
+        receive = self._capped(receive) if method in UNSAFE_METHODS else receive
+        send = self._with_cors(send, origin) if cors_allowed and origin else send
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, tracking_send)
+        except _BodyTooLarge:
+            if not started:
+                await _send_json(send, 413, {"error": "Request body too large", "max_size": "1MB"})
+
+    def _capped(self, receive: Receive) -> Receive:
+        total = 0
+
+        async def capped_receive() -> Message:
+            nonlocal total
+            message = await receive()
+            if message["type"] == "http.request":
+                total += len(message.get("body", b""))
+                if total > self.max_body_bytes:
+                    raise _BodyTooLarge
+            return message
+
+        return capped_receive
+
+    @staticmethod
+    def _with_cors(send: Send, origin: str) -> Send:
+        async def cors_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = dict(message)
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"access-control-allow-origin", origin.encode()),
+                    (b"vary", b"Origin"),
+                ]
+            await send(message)
+
+        return cors_send

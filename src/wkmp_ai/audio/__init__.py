@@ -1,0 +1,1 @@
+"""Audio analysis: one streaming decode per file feeding fingerprint, segmentation, amplitude and flavor."""

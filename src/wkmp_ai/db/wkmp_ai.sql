@@ -1,0 +1,2 @@
+-- Tables of wkmp-ai's own (DECISIONS.md #1: prefixed wkmp_ai_). Other modules ignore them.
+-- Each section belongs to one part of the service; keep them apart.

@@ -1,0 +1,1 @@
+"""Identification through AcoustID, MusicBrainz, AcousticBrainz and the Cover Art Archive."""

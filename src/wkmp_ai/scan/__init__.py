@@ -1,0 +1,1 @@
+"""Library discovery: walking the tree, magic bytes, tags, hashing and cover art."""
