@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import errno
 import logging
+import signal
 import socket
 import sys
 
@@ -89,8 +90,17 @@ def serve(settings: Settings) -> int:
         file=sys.stderr,
         flush=True,
     )
+    # uvicorn re-raises the signal that stopped it once it has shut down; with these handlers in
+    # place that re-raise is harmless, so a SIGTERM or Ctrl-C ends the process with exit code 0.
+    previous = {sig: signal.signal(sig, _note_signal) for sig in (signal.SIGTERM, signal.SIGINT)}
     try:
         server.run(sockets=[sock])
     finally:
         sock.close()
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     return 0 if server.started else 1
+
+
+def _note_signal(signum: int, frame: object) -> None:
+    log.info("received %s after shutdown", signal.Signals(signum).name)

@@ -9,8 +9,9 @@ In order, for every HTTP request:
    ``Sec-Fetch-Site: cross-site``. Requests without an ``Origin`` (curl, scripts) pass.
 3. **CORS** — only wkmp-ui's origins get ``Access-Control-Allow-*`` headers; a preflight from any
    other origin is refused (403).
-4. **Bodies** — JSON only (415 otherwise) and at most 1 MiB (413), counted as the body streams in, so
-   a lying or missing ``Content-Length`` cannot get past the cap.
+4. **Bodies** — JSON only (415 otherwise) and at most 1 MiB (413). Write bodies are read here, counted
+   as they stream in and handed on whole, so a chunked body or a lying ``Content-Length`` cannot get
+   past the cap (FastAPI would turn an exception raised mid-read into a generic 400).
 """
 
 from __future__ import annotations
@@ -33,8 +34,18 @@ CORS_HEADERS = [
 ]
 
 
-class _BodyTooLarge(Exception):
-    pass
+def _replay(body: bytes, receive: Receive) -> Receive:
+    """A receive callable that hands the app the body already read, then defers to the real one."""
+    sent = False
+
+    async def replay() -> Message:
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replay
 
 
 def _host_name(host_header: str) -> str:
@@ -125,35 +136,31 @@ class SecurityMiddleware:
                 await _send_json(send, 415, {"error": "Content-Type must be application/json"})
                 return
 
-        receive = self._capped(receive) if method in UNSAFE_METHODS else receive
-        send = self._with_cors(send, origin) if cors_allowed and origin else send
-        started = False
-
-        async def tracking_send(message: Message) -> None:
-            nonlocal started
-            if message["type"] == "http.response.start":
-                started = True
-            await send(message)
-
-        try:
-            await self.app(scope, receive, tracking_send)
-        except _BodyTooLarge:
-            if not started:
+        if method in UNSAFE_METHODS:
+            body = await self._read_capped(receive)
+            if body is None:
                 await _send_json(send, 413, {"error": "Request body too large", "max_size": "1MB"})
+                return
+            receive = _replay(body, receive)
+        if cors_allowed and origin:
+            send = self._with_cors(send, origin)
+        await self.app(scope, receive, send)
 
-    def _capped(self, receive: Receive) -> Receive:
+    async def _read_capped(self, receive: Receive) -> bytes | None:
+        """Read the whole body, or return None as soon as it passes the cap (nothing more is read)."""
+        chunks: list[bytes] = []
         total = 0
-
-        async def capped_receive() -> Message:
-            nonlocal total
+        while True:
             message = await receive()
-            if message["type"] == "http.request":
-                total += len(message.get("body", b""))
-                if total > self.max_body_bytes:
-                    raise _BodyTooLarge
-            return message
-
-        return capped_receive
+            if message["type"] != "http.request":
+                return b"".join(chunks)  # client went away; the app will see an empty body
+            chunk = message.get("body", b"")
+            total += len(chunk)
+            if total > self.max_body_bytes:
+                return None
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                return b"".join(chunks)
 
     @staticmethod
     def _with_cors(send: Send, origin: str) -> Send:
