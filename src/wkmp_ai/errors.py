@@ -57,6 +57,7 @@ class ErrorCode(StrEnum):
     # Critical: the session fails
     DATABASE_ERROR = "DATABASE_ERROR"
     DISK_FULL = "DISK_FULL"
+    INTERNAL_ERROR = "INTERNAL_ERROR"
 
     @property
     def severity(self) -> Severity:
@@ -70,6 +71,7 @@ _SEVERITY: dict[ErrorCode, Severity] = {
     ErrorCode.FILE_UNREADABLE: Severity.SKIP_FILE,
     ErrorCode.DATABASE_ERROR: Severity.CRITICAL,
     ErrorCode.DISK_FULL: Severity.CRITICAL,
+    ErrorCode.INTERNAL_ERROR: Severity.CRITICAL,
 }
 
 

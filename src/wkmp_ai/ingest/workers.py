@@ -1,0 +1,178 @@
+"""A process pool that isolates each task: a crash or a hang costs that task, never the pool.
+
+``concurrent.futures.ProcessPoolExecutor`` cannot do this: one dead worker breaks the whole pool and
+every task in flight with it, and a hung worker cannot be killed alone. Here every worker runs one
+task at a time over its own pipe, so when a worker dies or overruns its task's timeout we know
+exactly which task did it; that worker is killed and replaced and the others carry on.
+
+Workers are forked from a forkserver that has already imported the heavy modules (NumPy, PyAV,
+Essentia), so replacing one is cheap. A worker is also replaced after ``max_tasks`` tasks, which
+keeps memory flat over a long import. Workers ignore SIGINT (Ctrl-C is the parent's business) and
+exit by themselves when the parent dies (their pipe closes).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing as mp
+import multiprocessing.connection
+import os
+import signal
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["TaskCrashed", "TaskTimedOut", "WorkerPool"]
+
+
+class TaskCrashed(Exception):
+    """The worker running the task died (segfault, abort, out of memory, killed)."""
+
+    def __init__(self, exitcode: int | None):
+        super().__init__(f"worker process died (exit code {exitcode})")
+        self.exitcode = exitcode
+
+
+class TaskTimedOut(Exception):
+    """The task ran past its timeout; its worker was killed."""
+
+    def __init__(self, timeout: float):
+        super().__init__(f"task did not finish within {timeout:.0f} s")
+        self.timeout = timeout
+
+
+class RemoteError(Exception):
+    """An exception raised in the worker that could not be sent back as itself."""
+
+
+def _worker_main(conn: mp.connection.Connection) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):
+            return
+        if task is None:
+            return
+        fn, args, kwargs = task
+        try:
+            reply: tuple[str, Any] = ("ok", fn(*args, **kwargs))
+        except BaseException as exc:
+            reply = ("err", exc)
+        try:
+            conn.send(reply)
+        except Exception as exc:  # the result or the exception would not pickle
+            conn.send(("err", RemoteError(f"{type(reply[1]).__name__}: {reply[1]!s} ({exc})")))
+
+
+@dataclass(eq=False)
+class _Worker:
+    process: mp.process.BaseProcess
+    conn: mp.connection.Connection
+    tasks_done: int = 0
+    busy: bool = False
+
+
+class WorkerPool:
+    def __init__(self, size: int, *, preload: Sequence[str] = (), max_tasks: int = 100):
+        if size < 1:
+            raise ValueError("a pool needs at least one worker")
+        self.size = size
+        self.max_tasks = max_tasks
+        self._ctx = mp.get_context("forkserver")
+        if preload:
+            self._ctx.set_forkserver_preload(list(preload))
+        self._threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="wkmp-pool")
+        self._idle: asyncio.Queue[_Worker] | None = None
+        self._all: set[_Worker] = set()
+        self._closed = False
+        self.crashes = 0
+        self.timeouts = 0
+
+    def _spawn(self) -> _Worker:
+        parent, child = self._ctx.Pipe(duplex=True)
+        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True, name="wkmp-ai-worker")
+        process.start()
+        child.close()
+        worker = _Worker(process, parent)
+        self._all.add(worker)
+        return worker
+
+    def _retire(self, worker: _Worker, *, kill: bool) -> None:
+        self._all.discard(worker)
+        if kill and worker.process.is_alive():
+            worker.process.kill()
+        else:
+            try:
+                worker.conn.send(None)
+            except OSError:
+                pass
+        worker.process.join(timeout=5)
+        worker.conn.close()
+
+    async def start(self) -> None:
+        self._idle = asyncio.Queue()
+        for _ in range(self.size):
+            self._idle.put_nowait(await asyncio.to_thread(self._spawn))
+
+    async def run(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a worker; raise its exception, TaskCrashed or TaskTimedOut."""
+        if self._idle is None:
+            await self.start()
+        assert self._idle is not None
+        worker = await self._idle.get()
+        if self._closed:
+            raise RuntimeError("pool is closed")
+        worker.busy = True
+        loop = asyncio.get_running_loop()
+        replace = False
+        try:
+            status, value = await loop.run_in_executor(self._threads, self._exchange, worker, (fn, args, kwargs), timeout)
+            worker.tasks_done += 1
+            replace = worker.tasks_done >= self.max_tasks
+            if status == "ok":
+                return value
+            raise value
+        except (TaskCrashed, TaskTimedOut):
+            replace = True
+            raise
+        finally:
+            worker.busy = False
+            if self._closed:
+                self._retire(worker, kill=True)
+            elif replace or not worker.process.is_alive():
+                await asyncio.to_thread(self._retire, worker, kill=True)
+                self._idle.put_nowait(await asyncio.to_thread(self._spawn))
+            else:
+                self._idle.put_nowait(worker)
+
+    def _exchange(self, worker: _Worker, task: tuple[Any, ...], timeout: float) -> tuple[str, Any]:
+        try:
+            worker.conn.send(task)
+            if not worker.conn.poll(timeout):
+                self.timeouts += 1
+                worker.process.kill()
+                raise TaskTimedOut(timeout)
+            return worker.conn.recv()  # type: ignore[no-any-return]
+        except (EOFError, OSError, BrokenPipeError):
+            worker.process.join(timeout=5)
+            self.crashes += 1
+            raise TaskCrashed(worker.process.exitcode) from None
+
+    def kill_busy(self) -> int:
+        """Kill every worker that is running a task (used to cancel at once); they are replaced."""
+        busy = [w for w in self._all if w.busy]
+        for worker in busy:
+            if worker.process.is_alive():
+                os.kill(worker.process.pid or 0, signal.SIGKILL)
+        return len(busy)
+
+    def pids(self) -> list[int]:
+        return [w.process.pid for w in self._all if w.process.pid]
+
+    async def close(self) -> None:
+        self._closed = True
+        for worker in list(self._all):
+            await asyncio.to_thread(self._retire, worker, kill=worker.busy)
+        self._threads.shutdown(wait=False, cancel_futures=True)

@@ -1,0 +1,46 @@
+"""Task functions the worker-pool tests send to real worker processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+
+def square(x: int) -> int:
+    return x * x
+
+
+def pid_of_worker() -> int:
+    return os.getpid()
+
+
+def sleep_then(seconds: float, value: str) -> str:
+    time.sleep(seconds)
+    return value
+
+
+def segfault() -> None:
+    os.kill(os.getpid(), signal.SIGSEGV)
+
+
+def exit_hard() -> None:
+    os._exit(3)
+
+
+def raise_value_error(message: str) -> None:
+    raise ValueError(message)
+
+
+class Unpicklable(Exception):
+    def __init__(self) -> None:
+        super().__init__("cannot travel")
+        self.handle = lambda: None  # lambdas do not pickle
+
+
+def raise_unpicklable() -> None:
+    raise Unpicklable
+
+
+def big_list(n: int) -> list[int]:
+    return list(range(n))

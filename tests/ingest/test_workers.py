@@ -1,0 +1,99 @@
+"""The worker pool with real processes: results, exceptions, crashes, hangs, cancellation, recycling."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from tests.ingest import pool_tasks as T
+from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
+
+
+@pytest.fixture
+async def pool():  # type: ignore[no-untyped-def]
+    p = WorkerPool(2, max_tasks=1000)
+    await p.start()
+    yield p
+    await p.close()
+
+
+async def test_results_come_back(pool: WorkerPool) -> None:
+    results = await asyncio.gather(*(pool.run(T.square, i, timeout=30) for i in range(20)))
+    assert results == [i * i for i in range(20)]
+    assert len(await pool.run(T.big_list, 200_000, timeout=30)) == 200_000
+
+
+async def test_at_most_size_tasks_run_at_once(pool: WorkerPool) -> None:
+    started = time.monotonic()
+    await asyncio.gather(*(pool.run(T.sleep_then, 0.5, "x", timeout=30) for _ in range(4)))
+    elapsed = time.monotonic() - started
+    assert 0.95 < elapsed < 3.0  # 4 half-second tasks on 2 workers: two rounds
+
+
+async def test_task_exception_is_raised_and_worker_survives(pool: WorkerPool) -> None:
+    before = set(pool.pids())
+    with pytest.raises(ValueError, match="bad file"):
+        await pool.run(T.raise_value_error, "bad file", timeout=30)
+    assert set(pool.pids()) == before
+    assert await pool.run(T.square, 3, timeout=30) == 9
+
+
+async def test_unpicklable_exception_still_reports(pool: WorkerPool) -> None:
+    with pytest.raises(Exception, match="cannot travel"):
+        await pool.run(T.raise_unpicklable, timeout=30)
+    assert await pool.run(T.square, 4, timeout=30) == 16
+
+
+@pytest.mark.parametrize("task", [T.segfault, T.exit_hard])
+async def test_a_crash_costs_only_that_task(pool: WorkerPool, task) -> None:  # type: ignore[no-untyped-def]
+    others = [pool.run(T.sleep_then, 0.3, f"ok{i}", timeout=30) for i in range(3)]
+    crash = pool.run(task, timeout=30)
+    results = await asyncio.gather(crash, *others, return_exceptions=True)
+    assert isinstance(results[0], TaskCrashed)
+    assert results[1:] == ["ok0", "ok1", "ok2"]
+    assert pool.crashes == 1
+    assert len(pool.pids()) == 2
+    assert await pool.run(T.square, 5, timeout=30) == 25
+
+
+async def test_a_hang_is_killed_at_its_timeout(pool: WorkerPool) -> None:
+    started = time.monotonic()
+    hang = pool.run(T.sleep_then, 60, "never", timeout=0.5)
+    other = pool.run(T.sleep_then, 0.2, "fine", timeout=30)
+    results = await asyncio.gather(hang, other, return_exceptions=True)
+    assert isinstance(results[0], TaskTimedOut)
+    assert results[1] == "fine"
+    assert time.monotonic() - started < 5
+    assert pool.timeouts == 1
+    assert await pool.run(T.square, 6, timeout=30) == 36
+
+
+async def test_kill_busy_stops_running_tasks_at_once(pool: WorkerPool) -> None:
+    tasks = [asyncio.create_task(pool.run(T.sleep_then, 30, "x", timeout=60)) for _ in range(2)]
+    await asyncio.sleep(0.5)
+    started = time.monotonic()
+    assert pool.kill_busy() == 2
+    results = await asyncio.gather(*tasks, return_exceptions=True)
+    assert all(isinstance(r, TaskCrashed) for r in results)
+    assert time.monotonic() - started < 2
+    assert await pool.run(T.square, 7, timeout=30) == 49
+
+
+async def test_workers_are_recycled_after_max_tasks() -> None:
+    pool = WorkerPool(1, max_tasks=3)
+    try:
+        pids = [await pool.run(T.pid_of_worker, timeout=30) for _ in range(7)]
+    finally:
+        await pool.close()
+    assert len(set(pids)) == 3  # 3 + 3 + 1
+    assert pids[0] == pids[2] != pids[3]
+
+
+async def test_close_leaves_no_processes() -> None:
+    pool = WorkerPool(2)
+    await pool.start()
+    processes = [w.process for w in pool._all]
+    await pool.close()
+    assert all(not p.is_alive() for p in processes)
