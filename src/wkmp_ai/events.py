@@ -13,6 +13,7 @@ further behind than the buffer learns it (``lost``) and is sent a fresh snapshot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections import deque
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -90,10 +91,8 @@ class EventLog:
             async with condition:
                 condition.notify_all()
 
-        try:
+        with contextlib.suppress(RuntimeError):  # no loop running: nobody can be waiting
             asyncio.get_running_loop().create_task(notify())
-        except RuntimeError:  # no loop running (tests, CLI teardown): nobody can be waiting
-            pass
 
     def since(self, last_seen: int) -> tuple[list[Event], bool]:
         """Events with id > ``last_seen`` still buffered, and whether some were lost from the buffer."""

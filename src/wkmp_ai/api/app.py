@@ -15,26 +15,29 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
-from wkmp_ai.api import health, parameters
+from wkmp_ai.api import events, health, imports, parameters
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
 from wkmp_ai.config import Settings
 from wkmp_ai.db import open_database
 from wkmp_ai.errors import IngestError
+from wkmp_ai.ingest.pipeline import ImportService
 
 __all__ = ["create_app"]
 
-ROUTERS = [health.router, parameters.router]
+ROUTERS = [health.router, parameters.router, imports.router, events.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = open_database(settings.db_path, host=settings.host, port=settings.port)
-        app.state.services = Services(settings=settings, db=db)
+        import_service = ImportService(settings, db)
+        app.state.services = Services(settings=settings, db=db, sessions=import_service.sessions)
         try:
             yield
         finally:
+            await import_service.close()  # cancels a running import at the next file boundary
             db.close()
 
     app = FastAPI(

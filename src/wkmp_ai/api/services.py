@@ -10,6 +10,7 @@ from fastapi import Request
 
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.ingest.manager import SessionManager
 
 __all__ = ["Services", "get_services"]
 
@@ -18,6 +19,7 @@ __all__ = ["Services", "get_services"]
 class Services:
     settings: Settings
     db: Database
+    sessions: SessionManager
     started_monotonic: float = field(default_factory=time.monotonic)
     # Later parts register their long-lived objects here (session manager, clients, pools).
     extras: dict[str, Any] = field(default_factory=dict)

@@ -217,7 +217,8 @@ class ImportSession:
             "current_operation": self.operation,
             "current_files": progress["current_files"],
             "files_per_second": progress["files_per_second"],
-            "counts": {k: progress[k] for k in ("succeeded", "with_warnings", "failed")} | {"unchanged": self.unchanged},
+            "counts": {k: progress[k] for k in ("succeeded", "with_warnings", "failed")}
+            | {"unchanged": self.unchanged},
             "errors": [e.as_dict() for e in self.errors],
             "started_at": self.started_at,
             "elapsed_seconds": round(self.elapsed_seconds, 3),

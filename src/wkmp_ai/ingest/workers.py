@@ -14,6 +14,7 @@ exit by themselves when the parent dies (their pipe closes).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing as mp
 import multiprocessing.connection
 import os
@@ -104,10 +105,8 @@ class WorkerPool:
         if kill and worker.process.is_alive():
             worker.process.kill()
         else:
-            try:
+            with contextlib.suppress(OSError):
                 worker.conn.send(None)
-            except OSError:
-                pass
         worker.process.join(timeout=5)
         worker.conn.close()
 
@@ -128,7 +127,9 @@ class WorkerPool:
         loop = asyncio.get_running_loop()
         replace = False
         try:
-            status, value = await loop.run_in_executor(self._threads, self._exchange, worker, (fn, args, kwargs), timeout)
+            status, value = await loop.run_in_executor(
+                self._threads, self._exchange, worker, (fn, args, kwargs), timeout
+            )
             worker.tasks_done += 1
             replace = worker.tasks_done >= self.max_tasks
             if status == "ok":

@@ -1,0 +1,174 @@
+"""SQL of the import pipeline: what still needs work, and a file's analysis written in one go.
+
+``write_file_analysis`` replaces a file's passages and records its state in the caller's
+transaction, so a file is either wholly written or not at all; a crash between files leaves
+nothing half-done, and the next run finds exactly the files whose state does not match their
+current content.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from wkmp_ai.audio.results import FileAnalysis, PassageAnalysis
+
+__all__ = [
+    "PassageText",
+    "WorkItem",
+    "count_failed_unchanged",
+    "files_needing_work",
+    "mark_failed",
+    "write_file_analysis",
+]
+
+
+@dataclass(frozen=True)
+class WorkItem:
+    file_id: str
+    rel_path: str
+    hash: str
+    duration_s: float | None
+
+
+@dataclass(frozen=True)
+class PassageText:
+    """What the passage rows show before identification: from tags, with REFERENCE §7.3 fallbacks."""
+
+    title: str | None
+    artist: str | None
+    album: str | None
+
+
+def _under(prefix: str) -> tuple[str, tuple[str, ...]]:
+    """SQL condition and parameters for paths at or under the root-relative folder ``prefix``."""
+    if prefix in ("", "."):
+        return "1", ()
+    folder = prefix.rstrip("/") + "/"
+    return "substr(f.path, 1, ?) = ?", (str(len(folder)), folder)
+
+
+def files_needing_work(conn: sqlite3.Connection, prefix: str) -> list[WorkItem]:
+    """Files under ``prefix`` never analysed, or analysed for other content (the hash changed).
+
+    A file that failed and has not changed is not retried: it would fail the same way.
+    Ordered by path, so the files of one album folder come together.
+    """
+    where, params = _under(prefix)
+    rows = conn.execute(
+        f"""SELECT f.guid, f.path, f.hash, f.duration FROM files f
+            LEFT JOIN wkmp_ai_import_state s ON s.file_id = f.guid
+            WHERE {where} AND (s.file_id IS NULL OR s.hash != f.hash)
+            ORDER BY f.path""",
+        params,
+    )
+    return [WorkItem(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def count_failed_unchanged(conn: sqlite3.Connection, prefix: str) -> int:
+    where, params = _under(prefix)
+    row = conn.execute(
+        f"""SELECT count(*) FROM files f JOIN wkmp_ai_import_state s ON s.file_id = f.guid
+            WHERE {where} AND s.status = 'failed' AND s.hash = f.hash""",
+        params,
+    ).fetchone()
+    return int(row[0])
+
+
+def _passage_row(
+    file_id: str, p: PassageAnalysis, text: PassageText, extra_metadata: dict[str, Any] | None = None
+) -> tuple[Any, ...]:
+    metadata: dict[str, Any] = dict(p.import_metadata)
+    if p.fingerprint:
+        metadata["fingerprint"] = {"duration_s": p.fingerprint_duration_s}
+    flavor = p.flavor or {}
+    if flavor:
+        metadata["flavor"] = {k: v for k, v in flavor.items() if k not in {"vector", "additional_metadata"}}
+    metadata.update(extra_metadata or {})
+    vector = flavor.get("vector")
+    additional = flavor.get("additional_metadata")
+    return (
+        str(uuid.uuid4()),
+        file_id,
+        p.start_ticks,
+        p.lead_in_start_ticks,
+        p.lead_out_start_ticks,
+        p.end_ticks,
+        text.title,
+        text.artist,
+        text.album,
+        json.dumps(vector, sort_keys=True) if vector else None,
+        json.dumps(metadata, sort_keys=True),
+        json.dumps(additional, sort_keys=True) if additional else None,
+    )
+
+
+_INSERT_PASSAGE = """INSERT INTO passages(guid, file_id, start_time_ticks, lead_in_start_ticks, lead_out_start_ticks,
+    end_time_ticks, title, artist, album, musical_flavor_vector, import_metadata, additional_metadata)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+
+
+def write_file_analysis(
+    conn: sqlite3.Connection,
+    item: WorkItem,
+    analysis: FileAnalysis,
+    text: PassageText,
+    *,
+    create_album_passage: bool = False,
+) -> list[str]:
+    """Replace the file's passages with the analysis' ones and mark the file analysed.
+
+    Returns the new passage guids in order (the whole-file album passage, if made, last).
+    """
+    conn.execute("DELETE FROM passages WHERE file_id = ?", (item.file_id,))
+    many = len(analysis.passages) > 1
+    rows = []
+    for index, passage in enumerate(analysis.passages, start=1):
+        title = f"{text.title} ({index}/{len(analysis.passages)})" if many and text.title else text.title
+        rows.append(_passage_row(item.file_id, passage, PassageText(title, text.artist, text.album)))
+    if many and create_album_passage:
+        first, last = analysis.passages[0], analysis.passages[-1]
+        album_text = PassageText(text.album or text.title, text.artist, text.album)
+        rows.append(
+            (str(uuid.uuid4()), item.file_id, first.start_ticks, first.lead_in_start_ticks, last.lead_out_start_ticks,
+             last.end_ticks, album_text.title, album_text.artist, album_text.album, None,
+             json.dumps({"album_passage": True, "passages": len(analysis.passages)}), None)
+        )  # fmt: skip
+    conn.executemany(_INSERT_PASSAGE, rows)
+    if analysis.duration_s > 0:
+        conn.execute("UPDATE files SET duration = ? WHERE guid = ?", (analysis.duration_s, item.file_id))
+    _set_state(conn, item, "analysed", passages=len(rows))
+    return [row[0] for row in rows]
+
+
+def mark_failed(conn: sqlite3.Connection, item: WorkItem, code: str, message: str) -> None:
+    """Record that this content cannot be analysed; its old passages (of other content) go."""
+    conn.execute("DELETE FROM passages WHERE file_id = ?", (item.file_id,))
+    _set_state(conn, item, "failed", error_code=code, error_message=message)
+
+
+def _set_state(
+    conn: sqlite3.Connection,
+    item: WorkItem,
+    status: str,
+    *,
+    passages: int = 0,
+    error_code: str | None = None,
+    error_message: str | None = None,
+) -> None:
+    conn.execute(
+        """INSERT INTO wkmp_ai_import_state(file_id, hash, status, error_code, error_message, passages, analysed_at)
+           VALUES (?, ?, ?, ?, ?, ?, CURRENT_TIMESTAMP)
+           ON CONFLICT(file_id) DO UPDATE SET hash = excluded.hash, status = excluded.status,
+             error_code = excluded.error_code, error_message = excluded.error_message,
+             passages = excluded.passages, analysed_at = excluded.analysed_at""",
+        (item.file_id, item.hash, status, error_code, error_message, passages),
+    )
+
+
+def passage_ids(conn: sqlite3.Connection, file_id: str) -> Sequence[str]:
+    return [r[0] for r in conn.execute("SELECT guid FROM passages WHERE file_id = ? ORDER BY start_time_ticks", (file_id,))]
