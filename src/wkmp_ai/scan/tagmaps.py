@@ -238,7 +238,7 @@ def riff_info(path: str, *, limit: int = 1 << 20) -> Canonical:
         if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64", b"BW64") or head[8:12] != b"WAVE":
             return out
         offset = 12
-        for _ in range(64):  # chunks visited at most; INFO is near the start or the end
+        for _ in range(64):  # chunks visited at most; INFO lists sit near the start or the end
             fh.seek(offset)
             header = fh.read(8)
             if len(header) < 8:
@@ -253,8 +253,7 @@ def riff_info(path: str, *, limit: int = 1 << 20) -> Canonical:
                     if key:
                         _add(out, key, [_decode_info(body[pos + 8 : pos + 8 + sub_size])])
                     pos += 8 + sub_size + (sub_size & 1)
-                break
-            offset += 8 + size + (size & 1)
+            offset += 8 + size + (size & 1)  # go on: an encoder's INFO list may come before the user's
     return out
 
 

@@ -192,7 +192,9 @@ def read_tags_and_picture(path: str | Path, fmt: str | None = None) -> tuple[Tag
     picture: bytes | None = None
     try:
         mf = _load(spath, fmt)
-        if mf is not None:
+        if mf is None:
+            warnings.append(ScanWarning(ErrorCode.TAG_READ_ERROR, shown, "no tag reader recognises this file"))
+        else:
             info = mf.info
             canonical = canonical_from(mf.tags)
             pictures = pictures_from(mf)
