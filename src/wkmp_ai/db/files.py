@@ -22,8 +22,11 @@ __all__ = [
     "delete_files",
     "duplicate_groups",
     "find_art_in_folder",
+    "forget_others",
     "load_known",
+    "load_others",
     "repoint_images",
+    "save_others",
     "scanned_file",
     "timestamp_from_ns",
     "touch_files",
@@ -49,13 +52,41 @@ class KnownFile:
     art_path: str | None
 
 
+def _plain(conn: sqlite3.Connection) -> sqlite3.Cursor:
+    """A cursor returning plain tuples: several times faster than ``sqlite3.Row`` for big reads."""
+    cursor = conn.cursor()
+    cursor.row_factory = None
+    return cursor
+
+
 def load_known(conn: sqlite3.Connection) -> dict[str, KnownFile]:
     """Every ``files`` row, keyed by path."""
-    rows = conn.execute(
+    rows = _plain(conn).execute(
         "SELECT f.guid, f.path, f.hash, w.size, w.mtime_ns, w.format, w.art_path"
         " FROM files f LEFT JOIN wkmp_ai_files w ON w.file_id = f.guid"
     )
     return {row[1]: KnownFile(*row) for row in rows}
+
+
+def load_others(conn: sqlite3.Connection) -> dict[str, tuple[int, int]]:
+    """Files known not to be audio: path -> (size, mtime_ns)."""
+    return {
+        path: (size, mtime)
+        for path, size, mtime in _plain(conn).execute("SELECT path, size, mtime_ns FROM wkmp_ai_scan_others")
+    }
+
+
+def save_others(conn: sqlite3.Connection, others: Iterable[tuple[str, int, int]]) -> None:
+    """Remember files that are not audio: (path, size, mtime_ns)."""
+    conn.executemany(
+        "INSERT INTO wkmp_ai_scan_others(path, size, mtime_ns) VALUES (?, ?, ?)"
+        " ON CONFLICT(path) DO UPDATE SET size = excluded.size, mtime_ns = excluded.mtime_ns",
+        others,
+    )
+
+
+def forget_others(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
+    conn.executemany("DELETE FROM wkmp_ai_scan_others WHERE path = ?", [(p,) for p in paths])
 
 
 @dataclass(frozen=True)

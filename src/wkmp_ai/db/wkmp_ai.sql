@@ -27,3 +27,9 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_files (
   CHECK (size >= 0),
   CHECK (art_source IS NULL OR art_source IN ('embedded', 'folder')));
 CREATE INDEX IF NOT EXISTS idx_wkmp_ai_files_art_hash ON wkmp_ai_files(art_hash);
+-- Files under the scanned folders that are not audio (covers, cue sheets, text), with the stat they
+-- had when last read, so that a rescan does not open them again while they stay the same.
+CREATE TABLE IF NOT EXISTS wkmp_ai_scan_others (
+  path TEXT PRIMARY KEY,
+  size INTEGER NOT NULL,
+  mtime_ns INTEGER NOT NULL);

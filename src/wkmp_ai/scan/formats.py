@@ -366,11 +366,11 @@ _S_IFMT, _S_IFREG = stat.S_IFMT(0o177777), stat.S_IFREG
 _OPEN_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_BINARY", 0)
 
 
-def sniff_file(path: str) -> tuple[str | None, os.stat_result | None]:
+def sniff_file(path: str, *, always_stat: bool = False) -> tuple[str | None, os.stat_result | None]:
     """Open ``path`` once, read its first bytes and identify it; return (format or None, stat).
 
     This is the only place discovery reads file contents. The stat is taken (from the open file)
-    only when the first bytes look like audio; otherwise it is None. Non-regular files are never
+    when the first bytes look like audio or ``always_stat`` is set; otherwise it is None. Non-regular files are never
     identified: ``O_NONBLOCK`` keeps the open from waiting on a FIFO and fstat rejects them.
     Raises OSError when the file cannot be opened or read.
     """
@@ -379,7 +379,7 @@ def sniff_file(path: str) -> tuple[str | None, os.stat_result | None]:
         head = os.read(fd, HEADER_BYTES)
         check = _BY_MAGIC.get(head[:4]) or _checker(head)
         if check is None:
-            return None, None
+            return None, os.fstat(fd) if always_stat else None
         st = os.fstat(fd)
         if st.st_mode & _S_IFMT != _S_IFREG:
             return None, st

@@ -34,7 +34,7 @@ from wkmp_ai.errors import ErrorCode
 from wkmp_ai.scan.covers import ArtChoice, CoverPlanner
 from wkmp_ai.scan.discover import discover
 from wkmp_ai.scan.hashing import sha256_file
-from wkmp_ai.scan.model import DiscoveredFile, ScanWarning
+from wkmp_ai.scan.model import DiscoveredFile, Discovery, ScanWarning
 from wkmp_ai.scan.pool import process_pool
 from wkmp_ai.scan.tags import Tags, read_tags_and_picture
 from wkmp_ai.scan.walk import relative_to_root
@@ -180,10 +180,13 @@ class _Sync:
         started = time.monotonic()
         with self.db.read() as conn:
             known = q.load_known(conn)
-        hints = {p: (k.size, k.mtime_ns, k.format) for p, k in known.items() if k.size is not None and k.format}
+            others = q.load_others(conn)
+        hints: dict[str, tuple[int, int, str | None]] = {p: (size, mtime, None) for p, (size, mtime) in others.items()}
+        hints.update((p, (k.size, k.mtime_ns, k.format)) for p, k in known.items() if k.size is not None and k.format)
         self.progress("discovering", 0, 0, force=True)
-        found = discover(self.start, self.root, known=hints, executor=self.executor)  # type: ignore[arg-type]
+        found = discover(self.start, self.root, known=hints, executor=self.executor, want_others=True)
         self.warnings.extend(found.warnings)
+        self._remember_others(found, others)
         to_read = [f for f in found.files if not f.unchanged]
         for f in found.files:
             if f.unchanged:
@@ -197,7 +200,8 @@ class _Sync:
         self.kept += sum(1 for p in known if p.startswith(self.prefix) and p not in present and found.is_unreadable(p))
         self._classify(self._read_all(to_read), known, missing)
         self._flush()
-        removed = self._remove(missing, empty_walk=not found.files and not found.unreadable)
+        removed = self._remove(missing, empty_walk=not (found.files or found.others or found.unreadable))
+        self.progress("writing", self.written + removed, self.written + removed, force=True)
         hashes = self.new_hashes
         with self.db.read() as conn:
             duplicates = q.duplicate_groups(conn, hashes) if hashes else []
@@ -220,6 +224,18 @@ class _Sync:
             contents_read=len(to_read),
             seconds=time.monotonic() - started,
         )
+
+    def _remember_others(self, found: Discovery, others: dict[str, tuple[int, int]]) -> None:
+        """Record the files that are not audio (new or changed) and forget those gone or now audio."""
+        fresh = [(o.rel_path, o.size, o.mtime_ns) for o in found.others if not o.unchanged]
+        seen = {o.rel_path for o in found.others}
+        stale = [
+            p for p in others if p.startswith(self.prefix) and p not in seen and not found.is_unreadable(p)
+        ]  # fmt: skip
+        for start in range(0, max(len(fresh), len(stale)), 1000):
+            with self.db.write() as conn:
+                q.save_others(conn, fresh[start : start + 1000])
+                q.forget_others(conn, stale[start : start + 1000])
 
     def _keep(self, row: q.KnownFile, found: DiscoveredFile, status: str) -> None:
         self.counts["unchanged"] += 1

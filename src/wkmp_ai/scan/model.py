@@ -7,7 +7,7 @@ from pathlib import Path
 
 from wkmp_ai.errors import ErrorCode
 
-__all__ = ["DiscoveredFile", "Discovery", "ScanWarning"]
+__all__ = ["DiscoveredFile", "Discovery", "OtherFile", "ScanWarning"]
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,16 @@ class DiscoveredFile:
         return Path(self.abs_path)
 
 
+@dataclass(frozen=True, slots=True)
+class OtherFile:
+    """A file that is not audio, reported only on request so that a rescan need not read it again."""
+
+    rel_path: str
+    size: int
+    mtime_ns: int
+    unchanged: bool
+
+
 @dataclass(frozen=True)
 class Discovery:
     """What a walk found: the audio files (sorted by ``rel_path``), the warnings, and the
@@ -55,6 +65,7 @@ class Discovery:
     files: list[DiscoveredFile]
     warnings: list[ScanWarning]
     unreadable: list[str] = field(default_factory=list)
+    others: list[OtherFile] = field(default_factory=list)
 
     def is_unreadable(self, rel_path: str) -> bool:
         """True when ``rel_path`` is, or lies under, a path the walk could not read."""
