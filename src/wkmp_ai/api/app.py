@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
-from wkmp_ai.api import events, health, imports, parameters
+from wkmp_ai.api import analyze, events, health, imports, parameters
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
 from wkmp_ai.config import Settings
@@ -25,7 +25,7 @@ from wkmp_ai.ingest.pipeline import ImportService
 
 __all__ = ["create_app"]
 
-ROUTERS = [health.router, parameters.router, imports.router, events.router]
+ROUTERS = [health.router, parameters.router, analyze.router, imports.router, events.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
