@@ -50,7 +50,7 @@ __all__ = [
 def _fresh(max_age_s: float | None) -> tuple[str, tuple[Any, ...]]:
     if max_age_s is None:
         return "", ()
-    return " AND cached_at >= datetime('now', ?)", (f"-{int(max_age_s)} seconds",)
+    return " AND cached_at > datetime('now', ?)", (f"-{int(max_age_s)} seconds",)
 
 
 # --- cache reads --------------------------------------------------------------------------------

@@ -128,10 +128,8 @@ class AlbumRun:
             candidates = score_releases(todo, self.group, tag_releases=self.tag_releases, cached=self._release_cached)
             if candidates:
                 pick = next((c for c in candidates if len(c.covered) >= 2 or c.release_mbid in self.tag_releases), None)
-                if pick is None and any(
-                    w.known_recording() and not w.probed and i not in candidates[0].covered for i, w in enumerate(todo)
-                ):
-                    pick = candidates[0]  # the album may hold the passages we only know by tags
+                if pick is None and any(w.known_recording() and not w.probed and not w.evidence for w in todo):
+                    pick = candidates[0]  # the album may hold the passages we know only by their tags
                 if pick is not None:
                     await self._use_release(pick.release_mbid)
                     continue
@@ -297,8 +295,8 @@ class AlbumRun:
         if not releases:
             return
         main, count = releases.most_common(1)[0]
-        if 2 * count < len(self.works):
-            return  # a folder of singles is not one album
+        if len(self.works) > 1 and 2 * count <= len(self.works):
+            return  # a folder of singles is not one album: the main release needs a majority
         doc = self.docs.get(main)
         missing = IdentifyWarning(
             ErrorCode.MISSING_ALBUM_ART,
