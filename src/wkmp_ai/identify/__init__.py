@@ -7,7 +7,7 @@ docs/identify.md for the request budget, release choice, cache keys and fault ha
 """
 
 from wkmp_ai.identify.http import RetryPolicy
-from wkmp_ai.identify.identifier import Identifier, IdentifyOptions
+from wkmp_ai.identify.identifier import Identifier, IdentifyOptions, make_limiters
 from wkmp_ai.identify.pending import PendingReport, identify_and_write, identify_pending, refresh_flavors
 from wkmp_ai.identify.records import (
     AlbumGroup,
@@ -51,5 +51,6 @@ __all__ = [
     "group_key",
     "identify_and_write",
     "identify_pending",
+    "make_limiters",
     "refresh_flavors",
 ]

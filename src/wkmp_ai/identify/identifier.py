@@ -8,8 +8,12 @@ Build one per import session and share it between every album being identified::
         write_identification(conn, result)
 
 Each service gets one pooled HTTP client and one rate limiter, whatever the number of albums in
-flight. Every lookup checks the caches first; concurrent asks for the same entity share one
-request. A service that keeps failing is marked unavailable for the session: one
+flight. The limiters may outlive an Identifier: a service that runs several imports (or an import
+and ``identify_pending``) one after another or side by side builds them once with
+:func:`make_limiters` and passes them to each, so the pace holds across sessions.
+
+Every lookup checks the caches first; concurrent asks for the same entity share one request.
+A service that keeps failing is marked unavailable for the session: one
 ``SERVICE_UNAVAILABLE`` warning, and the files that needed it stay pending for a later run.
 """
 
@@ -18,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -39,7 +43,7 @@ from wkmp_ai.identify.musicbrainz import (
     trim_recording,
     trim_release,
 )
-from wkmp_ai.identify.ratelimit import Clock, Sleep
+from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
 from wkmp_ai.identify.records import AlbumGroup, AlbumIdentification, CacheWrites, IdentifyWarning
 
 __all__ = ["SERVICES", "Identifier", "IdentifyOptions"]
@@ -77,6 +81,18 @@ class IdentifyOptions:
     art_max_px: int = 1024
 
 
+def make_limiters(
+    settings: Settings, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+) -> dict[str, RateLimiter]:
+    """One limiter per service at the configured rates, to share between sessions."""
+    return {
+        "acoustid": RateLimiter(settings.acoustid_rate, clock=clock, sleep=sleep),
+        "musicbrainz": RateLimiter(settings.musicbrainz_rate, clock=clock, sleep=sleep),
+        "acousticbrainz": RateLimiter(settings.acousticbrainz_rate, clock=clock, sleep=sleep),
+        "coverart": RateLimiter(settings.coverart_rate, clock=clock, sleep=sleep),
+    }
+
+
 class Identifier:
     def __init__(
         self,
@@ -84,6 +100,7 @@ class Identifier:
         db: Database | None,
         options: IdentifyOptions | None = None,
         *,
+        limiters: Mapping[str, RateLimiter] | None = None,
         clock: Clock = time.monotonic,
         sleep: Sleep = asyncio.sleep,
         rng: random.Random | None = None,
@@ -93,6 +110,7 @@ class Identifier:
         self.cache = IdentifyCache(db, self.options.ttl)
         rng = rng or random.Random()
         key = settings.acoustid_api_key or None
+        shared = limiters if limiters is not None else make_limiters(settings, clock=clock, sleep=sleep)
 
         def client(name: str, url: str, rate: float, *, redirects: bool = False) -> ServiceClient:
             return ServiceClient(
@@ -108,6 +126,7 @@ class Identifier:
                 rng=rng,
                 secret=key,
                 follow_redirects=redirects,
+                limiter=shared[name],
             )
 
         self.http = {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from wkmp_ai.db.connection import Database
 from wkmp_ai.identify.acousticbrainz import flavor_vector
 from wkmp_ai.identify.http import ServiceError
 from wkmp_ai.identify.identifier import Identifier, IdentifyOptions
+from wkmp_ai.identify.ratelimit import RateLimiter
 from wkmp_ai.identify.records import (
     AlbumGroup,
     AlbumIdentification,
@@ -135,6 +136,7 @@ async def identify_pending(
     *,
     options: IdentifyOptions | None = None,
     identifier: Identifier | None = None,
+    limiters: Mapping[str, RateLimiter] | None = None,
     concurrency: int = 8,
 ) -> PendingReport:
     """Identify every pending file of the database; return what happened."""
@@ -142,7 +144,7 @@ async def identify_pending(
         pending = q.load_pending(conn)
     groups = _regroup(pending)
     report = PendingReport(groups=len(groups), files=len(pending))
-    ident = identifier or Identifier(settings, db, options)
+    ident = identifier or Identifier(settings, db, options, limiters=limiters)
     try:
         results = await identify_and_write(ident, db, groups, concurrency=concurrency)
         for result in results:
