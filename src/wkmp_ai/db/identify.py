@@ -37,6 +37,7 @@ __all__ = [
     "get_coverart",
     "get_miss",
     "get_musicbrainz",
+    "has_musicbrainz",
     "load_flavor_pending",
     "load_pending",
     "passage_state",
@@ -78,6 +79,11 @@ def get_acoustid(conn: sqlite3.Connection, key: str, *, nomatch_max_age_s: float
 def get_musicbrainz(conn: sqlite3.Connection, mbid: str) -> tuple[str, str] | None:
     row = conn.execute("SELECT entity_type, metadata FROM musicbrainz_cache WHERE mbid = ?", (mbid,)).fetchone()
     return None if row is None else (str(row[0]), str(row[1]))
+
+
+def has_musicbrainz(conn: sqlite3.Connection, mbid: str, entity_type: str) -> bool:
+    row = conn.execute("SELECT 1 FROM musicbrainz_cache WHERE mbid = ? AND entity_type = ?", (mbid, entity_type))
+    return row.fetchone() is not None
 
 
 def get_acousticbrainz(conn: sqlite3.Connection, recording_mbid: str) -> str | None:

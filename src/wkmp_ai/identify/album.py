@@ -146,7 +146,7 @@ class AlbumRun:
                 await self._resolve_single(w)
 
     def _release_cached(self, mbid: str) -> bool:
-        return mbid in self.docs or isinstance(self.ident.cache.musicbrainz(mbid, "release"), dict)
+        return mbid in self.docs or self.ident.cache.has_musicbrainz(mbid, "release")
 
     async def _lookup_acoustid(self) -> None:
         need = [w for w in self.open() if w.acoustid is None and w.passage.fingerprint and not w.tag_recording]

@@ -89,6 +89,13 @@ class IdentifyCache:
             return self._hit("musicbrainz", MISS)
         return None
 
+    def has_musicbrainz(self, mbid: str, entity_type: str) -> bool:
+        """Whether a document is cached, without reading it (release choice breaks ties with this)."""
+        pending = self.pending.musicbrainz.get(mbid)
+        if pending is not None:
+            return pending[0] == entity_type
+        return bool(self._read(q.has_musicbrainz, mbid, entity_type))
+
     def put_musicbrainz(self, mbid: str, entity_type: str, doc: dict[str, Any], *, overwrite: bool = True) -> None:
         if not overwrite:
             existing = self.pending.musicbrainz.get(mbid) or self._read(q.get_musicbrainz, mbid)
