@@ -300,17 +300,13 @@ def _set_related(conn: sqlite3.Connection, song_id: str, related: list[str]) -> 
     conn.execute("UPDATE songs SET related_songs = ? WHERE guid = ? AND related_songs IS NOT ?", (text, song_id, text))
 
 
-def _set_flavor(conn: sqlite3.Connection, p: PassageIdentification) -> None:
+def _set_flavor(conn: sqlite3.Connection, passage_id: str, vector: Any, recording_mbid: str | None) -> None:
     """The AcousticBrainz vector replaces the local one; import_metadata records where it came from."""
     conn.execute(
         "UPDATE passages SET musical_flavor_vector = ?, import_metadata = json_set("
         "CASE WHEN json_valid(import_metadata) THEN import_metadata ELSE '{}' END, "
         "'$.flavor.source', 'acousticbrainz', '$.flavor.recording_mbid', ?) WHERE guid = ?",
-        (
-            json.dumps(p.flavor, sort_keys=True, separators=(",", ":")),
-            p.recording.mbid if p.recording else None,
-            p.passage_id,
-        ),
+        (json.dumps(vector, sort_keys=True, separators=(",", ":")), recording_mbid, passage_id),
     )
 
 
@@ -337,7 +333,7 @@ def _write_passage(conn: sqlite3.Connection, p: PassageIdentification, album_ids
                     (value, p.passage_id, value),
                 )
     if p.flavor is not None:
-        _set_flavor(conn, p)
+        _set_flavor(conn, p.passage_id, p.flavor, p.recording.mbid if p.recording else None)
     conn.execute(
         "INSERT INTO wkmp_ai_identify_passages(passage_id, file_id, status, recording_mbid, release_mbid, method, "
         "score, flavor_source, flavor_pending, detail) VALUES (?, ?, ?, ?, ?, ?, ?, "
@@ -429,14 +425,16 @@ def _without_fingerprints(file: FileToIdentify) -> FileToIdentify:
     return replace(file, passages=tuple(replace(p, fingerprint=None) for p in file.passages))
 
 
-def write_flavors(conn: sqlite3.Connection, updates: Iterable[PassageIdentification]) -> None:
-    """Apply a flavor refresh (AcousticBrainz reached later) to already identified passages."""
-    for p in updates:
-        if p.flavor is not None:
-            _set_flavor(conn, p)
+def write_flavors(conn: sqlite3.Connection, updates: Iterable[tuple[str, str, Any]]) -> None:
+    """Apply a flavor refresh — (passage id, recording MBID, vector or None when AcousticBrainz has
+    none) — to passages identified while AcousticBrainz could not be asked."""
+    for passage_id, recording_mbid, vector in updates:
+        if vector is not None:
+            _set_flavor(conn, passage_id, vector, recording_mbid)
         conn.execute(
-            "UPDATE wkmp_ai_identify_passages SET flavor_pending = ?, flavor_source = CASE "
-            "WHEN ? = 'essentia' AND (SELECT musical_flavor_vector FROM passages WHERE guid = ?) IS NULL THEN NULL "
-            "ELSE ? END, updated_at = CURRENT_TIMESTAMP WHERE passage_id = ?",
-            (int(p.flavor_pending), p.flavor_source, p.passage_id, p.flavor_source, p.passage_id),
+            "UPDATE wkmp_ai_identify_passages SET flavor_pending = 0, flavor_source = CASE "
+            "WHEN ? IS NOT NULL THEN 'acousticbrainz' "
+            "WHEN (SELECT musical_flavor_vector FROM passages WHERE guid = ?) IS NOT NULL THEN 'essentia' "
+            "END, updated_at = CURRENT_TIMESTAMP WHERE passage_id = ?",
+            (1 if vector is not None else None, passage_id, passage_id),
         )

@@ -19,7 +19,6 @@ from wkmp_ai.config import Settings
 from wkmp_ai.db import identify as q
 from wkmp_ai.db.connection import Database
 from wkmp_ai.identify.acousticbrainz import flavor_vector
-from wkmp_ai.identify.http import ServiceError
 from wkmp_ai.identify.identifier import Identifier, IdentifyOptions
 from wkmp_ai.identify.ratelimit import RateLimiter
 from wkmp_ai.identify.records import (
@@ -27,9 +26,6 @@ from wkmp_ai.identify.records import (
     AlbumIdentification,
     FileToIdentify,
     IdentifyWarning,
-    PassageIdentification,
-    PassageStatus,
-    RecordingInfo,
 )
 
 __all__ = ["PendingReport", "identify_and_write", "identify_pending", "refresh_flavors"]
@@ -100,25 +96,11 @@ async def refresh_flavors(ident: Identifier, db: Database) -> int:
     if not waiting:
         return 0
     answers = await ident.high_level([mbid for _, _, mbid in waiting])
-    updates = []
-    for passage_id, rel_path, mbid in waiting:
-        answer = answers.get(mbid)
-        if isinstance(answer, ServiceError | BaseException):
-            continue
-        vector = flavor_vector(answer)
-        updates.append(
-            PassageIdentification(
-                passage_id=passage_id,
-                file_id="",
-                rel_path=rel_path,
-                status=PassageStatus.IDENTIFIED,
-                start_ticks=0,
-                end_ticks=1,
-                recording=RecordingInfo(mbid=mbid, title="", length_s=None, artists=()),
-                flavor=vector,
-                flavor_source="acousticbrainz" if vector else "essentia",
-            )
-        )
+    updates = [
+        (passage_id, mbid, flavor_vector(answer))
+        for passage_id, _, mbid in waiting
+        if not isinstance(answer := answers.get(mbid), BaseException)
+    ]
     writes = ident.drain_cache()
 
     def write() -> None:
