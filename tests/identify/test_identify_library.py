@@ -80,6 +80,14 @@ async def test_library_is_identified_with_few_requests_and_none_the_second_time(
     assert sent["musicbrainz"] / 120 <= 0.15, sent
     assert sent["acoustid"] <= 12, sent
     assert ident.stats()["musicbrainz"]["requests"] == sent["musicbrainz"]
+    for request in fakes.acoustid.requests:  # batched POST, gzip'd form, the meta of DECISIONS.md #11
+        assert request.method == "POST" and request.headers["content-encoding"] == "gzip"
+        assert request.form["batch"] == "1"
+        assert request.form["meta"] == "recordings releasegroups releases tracks compress"
+        assert 1 <= sum(k.startswith("fingerprint.") for k in request.form) <= 20
+    releases = [r for r in fakes.musicbrainz.requests if r.path.startswith("/ws/2/release/")]
+    assert len(releases) == 10 and all("recording-level-rels" in r.query["inc"] for r in releases)
+    assert all(r.headers["user-agent"].startswith("wkmp-ai/") for r in fakes.musicbrainz.requests)
 
     # Warnings: only what the catalogue explains.
     warnings = Counter(w.code for r in results for w in r.warnings)
