@@ -25,14 +25,16 @@ def test_local_host_names_are_accepted(live_server: LiveServer) -> None:
 
 def test_cross_origin_post_is_refused_and_changes_nothing(live_server: LiveServer) -> None:
     before = live_server.get("/parameters/global").json()
-    reply = live_server.post("/parameters/global", json={"rms_window_ms": 200},
-                             headers={"Origin": "http://evil.example"})  # fmt: skip
+    reply = live_server.post(
+        "/parameters/global", json={"rms_window_ms": 200}, headers={"Origin": "http://evil.example"}
+    )
     assert reply.status_code == 403
     assert "access-control-allow-origin" not in reply.headers
     reply = live_server.post("/parameters/global", json={"rms_window_ms": 200}, headers={"Origin": "null"})
     assert reply.status_code == 403
-    reply = live_server.post("/parameters/global", json={"rms_window_ms": 200},
-                             headers={"Sec-Fetch-Site": "cross-site"})  # fmt: skip
+    reply = live_server.post(
+        "/parameters/global", json={"rms_window_ms": 200}, headers={"Sec-Fetch-Site": "cross-site"}
+    )
     assert reply.status_code == 403
     assert live_server.get("/parameters/global").json() == before
 

@@ -37,8 +37,11 @@ def launch(root: Path, port: int, tmp_path: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg"), "WKMP_ROOT": ""}
     return subprocess.Popen(
         [sys.executable, "-m", "wkmp_ai", "serve", "--root", str(root), "--port", str(port)],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
-    )  # fmt: skip
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
 
 
 def wait_healthy(url: str, proc: subprocess.Popen[str], timeout: float = 15) -> None:

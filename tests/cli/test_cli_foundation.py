@@ -15,8 +15,13 @@ import pytest
 def run(*args: str, env: dict[str, str] | None = None, tmp: Path) -> subprocess.CompletedProcess[str]:
     base = {**os.environ, "XDG_CONFIG_HOME": str(tmp / "xdg"), "HOME": str(tmp / "home")}
     base.pop("WKMP_ROOT", None)
-    return subprocess.run([sys.executable, "-m", "wkmp_ai", *args], capture_output=True, text=True,
-                          env={**base, **(env or {})}, timeout=60)  # fmt: skip
+    return subprocess.run(
+        [sys.executable, "-m", "wkmp_ai", *args],
+        capture_output=True,
+        text=True,
+        env={**base, **(env or {})},
+        timeout=60,
+    )
 
 
 @pytest.mark.parametrize("verb", ["serve", "import", "scan", "analyze", "params"])
@@ -43,8 +48,16 @@ def test_params_get_writes_defaults_in_the_root(tmp_path: Path) -> None:
 
 def test_params_set_and_refusal(tmp_path: Path) -> None:
     root = tmp_path / "root"
-    out = run("params", "set", "rms_window_ms=250", "apply_a_weighting=false", "source_media=cd", "--root",
-              str(root), tmp=tmp_path)  # fmt: skip
+    out = run(
+        "params",
+        "set",
+        "rms_window_ms=250",
+        "apply_a_weighting=false",
+        "source_media=cd",
+        "--root",
+        str(root),
+        tmp=tmp_path,
+    )
     assert out.returncode == 0, out.stderr
     values = json.loads(out.stdout)
     assert values["rms_window_ms"] == 250 and values["apply_a_weighting"] is False

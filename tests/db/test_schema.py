@@ -18,10 +18,24 @@ from wkmp_ai.db.settings import IMPORT_PARAMETERS_KEY, ensure_import_parameters,
 from wkmp_ai.errors import ErrorCode, IngestError
 
 IMPL001_TABLES = {
-    "files", "passages", "songs", "artists", "works", "albums", "images", "passage_songs", "song_artists",
-    "passage_albums", "song_works", "acoustid_cache", "musicbrainz_cache", "acousticbrainz_cache", "settings",
-    "schema_version", "module_config",
-}  # fmt: skip
+    "files",
+    "passages",
+    "songs",
+    "artists",
+    "works",
+    "albums",
+    "images",
+    "passage_songs",
+    "song_artists",
+    "passage_albums",
+    "song_works",
+    "acoustid_cache",
+    "musicbrainz_cache",
+    "acousticbrainz_cache",
+    "settings",
+    "schema_version",
+    "module_config",
+}
 
 
 def gid() -> str:
@@ -101,29 +115,39 @@ def test_passage_checks_reject_bad_rows(conn: sqlite3.Connection, cols: dict[str
 
 def test_passage_checks_accept_edges(conn: sqlite3.Connection) -> None:
     file_id = add_file(conn)
-    add_passage(conn, file_id, lead_in_start_ticks=0, lead_out_start_ticks=1000, fade_in_curve="cosine",
-                fade_out_curve="logarithmic")  # fmt: skip
+    add_passage(
+        conn,
+        file_id,
+        lead_in_start_ticks=0,
+        lead_out_start_ticks=1000,
+        fade_in_curve="cosine",
+        fade_out_curve="logarithmic",
+    )
     add_passage(conn, file_id, lead_in_start_ticks=500, lead_out_start_ticks=500)
 
 
 @pytest.mark.parametrize(
     ("sql", "params"),
     [
-        ("INSERT INTO files(guid,path,hash,duration,modification_time) VALUES (?,?,?,?,?)",
-         (gid(), "x.mp3", "h", 0.0, "2025-01-01 00:00:00")),
+        (
+            "INSERT INTO files(guid,path,hash,duration,modification_time) VALUES (?,?,?,?,?)",
+            (gid(), "x.mp3", "h", 0.0, "2025-01-01 00:00:00"),
+        ),
         ("INSERT INTO files(guid,path,hash,modification_time) VALUES (?,?,NULL,?)", (gid(), "y.mp3", "t")),
         ("INSERT INTO songs(guid,recording_mbid,base_probability) VALUES (?,?,?)", (gid(), "m", 1000.5)),
         ("INSERT INTO songs(guid,recording_mbid,min_cooldown) VALUES (?,?,?)", (gid(), "m", -1)),
         ("INSERT INTO artists(guid,artist_mbid,name,ramping_cooldown) VALUES (?,?,?,?)", (gid(), "a", "A", -1)),
         ("INSERT INTO works(guid,work_mbid,title,base_probability) VALUES (?,?,?,?)", (gid(), "w", "W", -0.1)),
         ("INSERT INTO images(guid,file_path,image_type,entity_id) VALUES (?,?,?,?)", (gid(), "a.jpg", "poster", "e")),
-        ("INSERT INTO images(guid,file_path,image_type,entity_id,priority) VALUES (?,?,?,?,?)",
-         (gid(), "a.jpg", "logo", "wkmp", -1)),
+        (
+            "INSERT INTO images(guid,file_path,image_type,entity_id,priority) VALUES (?,?,?,?,?)",
+            (gid(), "a.jpg", "logo", "wkmp", -1),
+        ),
         ("INSERT INTO musicbrainz_cache(mbid,entity_type,metadata) VALUES (?,?,?)", ("m", "label", "{}")),
         ("INSERT INTO module_config(module_name,host,port) VALUES (?,?,?)", ("audio_ingest2", "h", 1)),
         ("INSERT INTO module_config(module_name,host,port) VALUES (?,?,?)", ("lyric_editor", "h", 70000)),
     ],
-)  # fmt: skip
+)
 def test_table_checks(conn: sqlite3.Connection, sql: str, params: tuple[object, ...]) -> None:
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(sql, params)
@@ -165,8 +189,10 @@ def test_deleting_a_file_cascades_to_passages_and_links_but_keeps_entities(conn:
     conn.execute("INSERT INTO albums(guid, album_mbid, title) VALUES (?, 'rel', 'Album')", (album,))
     conn.execute("INSERT INTO works(guid, work_mbid, title) VALUES (?, 'wrk', 'Work')", (work,))
     conn.execute("INSERT INTO artists(guid, artist_mbid, name) VALUES (?, 'art', 'Artist')", (artist,))
-    conn.execute("INSERT INTO passage_songs(passage_id, song_id, start_time_ticks, end_time_ticks) VALUES (?,?,0,10)",
-                 (passage, song))  # fmt: skip
+    conn.execute(
+        "INSERT INTO passage_songs(passage_id, song_id, start_time_ticks, end_time_ticks) VALUES (?,?,0,10)",
+        (passage, song),
+    )
     conn.execute("INSERT INTO passage_albums(passage_id, album_id) VALUES (?,?)", (passage, album))
     conn.execute("INSERT INTO song_works(song_id, work_id) VALUES (?,?)", (song, work))
     conn.execute("INSERT INTO song_artists(song_id, artist_id, weight) VALUES (?,?,1.0)", (song, artist))
@@ -189,8 +215,17 @@ def test_updated_at_trigger(conn: sqlite3.Connection) -> None:
     conn.execute("UPDATE files SET duration = 12.5 WHERE guid = ?", (file_id,))
     assert conn.execute("SELECT updated_at FROM files").fetchone()[0] > "2020"
     triggers = {r[0] for r in conn.execute("SELECT tbl_name FROM sqlite_master WHERE type='trigger'")}
-    assert {"files", "passages", "songs", "artists", "works", "albums", "images", "settings",
-            "module_config"} <= triggers  # fmt: skip
+    assert {
+        "files",
+        "passages",
+        "songs",
+        "artists",
+        "works",
+        "albums",
+        "images",
+        "settings",
+        "module_config",
+    } <= triggers
 
 
 def test_write_rolls_back_on_error(db: Database) -> None:

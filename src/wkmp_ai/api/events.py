@@ -30,12 +30,26 @@ def _frame(event_type: str, data: dict[str, Any], event_id: int | None = None) -
 
 
 async def _stream(session: ImportSession, last_seen: int) -> AsyncIterator[ServerSentEvent]:
-    yield _frame("connected", {"type": "connected", "session_id": session.id, "state": session.state.value,
-                               "last_event_id": session.events.last_id, "timestamp": utc_now_iso()})  # fmt: skip
+    yield _frame(
+        "connected",
+        {
+            "type": "connected",
+            "session_id": session.id,
+            "state": session.state.value,
+            "last_event_id": session.events.last_id,
+            "timestamp": utc_now_iso(),
+        },
+    )
     _missed, lost = session.events.since(last_seen)
     if lost:  # the buffer no longer holds everything missed: send the current picture first
-        snapshot = {"type": "progress", "session_id": session.id, "operation": session.operation,
-                    "state": session.state.value, "snapshot": True, **session.progress()}  # fmt: skip
+        snapshot = {
+            "type": "progress",
+            "session_id": session.id,
+            "operation": session.operation,
+            "state": session.state.value,
+            "snapshot": True,
+            **session.progress(),
+        }
         yield _frame("progress", snapshot)
     async for event in session.events.follow(last_seen, wait_s=KEEPALIVE_S):
         if event is not None:

@@ -16,10 +16,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from wkmp_ai.audio.results import FileAnalysis, PassageAnalysis
+from wkmp_ai.db.files import attach_art
+from wkmp_ai.identify.records import AlbumIdentification, PassageStatus
 
 __all__ = [
     "PassageText",
     "WorkItem",
+    "attach_album_art",
     "count_failed_unchanged",
     "files_needing_work",
     "mark_failed",
@@ -134,10 +137,21 @@ def write_file_analysis(
         first, last = analysis.passages[0], analysis.passages[-1]
         album_text = PassageText(text.album or text.title, text.artist, text.album)
         rows.append(
-            (str(uuid.uuid4()), item.file_id, first.start_ticks, first.lead_in_start_ticks, last.lead_out_start_ticks,
-             last.end_ticks, album_text.title, album_text.artist, album_text.album, None,
-             json.dumps({"album_passage": True, "passages": len(analysis.passages)}), None)
-        )  # fmt: skip
+            (
+                str(uuid.uuid4()),
+                item.file_id,
+                first.start_ticks,
+                first.lead_in_start_ticks,
+                last.lead_out_start_ticks,
+                last.end_ticks,
+                album_text.title,
+                album_text.artist,
+                album_text.album,
+                None,
+                json.dumps({"album_passage": True, "passages": len(analysis.passages)}),
+                None,
+            )
+        )
     conn.executemany(_INSERT_PASSAGE, rows)
     if analysis.duration_s > 0:
         conn.execute("UPDATE files SET duration = ? WHERE guid = ?", (analysis.duration_s, item.file_id))
@@ -171,4 +185,21 @@ def _set_state(
 
 
 def passage_ids(conn: sqlite3.Connection, file_id: str) -> Sequence[str]:
-    return [r[0] for r in conn.execute("SELECT guid FROM passages WHERE file_id = ? ORDER BY start_time_ticks", (file_id,))]
+    return [
+        r[0] for r in conn.execute("SELECT guid FROM passages WHERE file_id = ? ORDER BY start_time_ticks", (file_id,))
+    ]
+
+
+def attach_album_art(conn: sqlite3.Connection, result: AlbumIdentification) -> None:
+    """Give each album a group was linked to the cover art the scan found for its files.
+
+    The scan's art first went to the passages (no album was known then); once a release is
+    chosen, the same picture also becomes that album's front image (REFERENCE.md §7.5).
+    """
+    releases = {
+        p.file_id: p.release_mbid for p in result.passages if p.status is PassageStatus.IDENTIFIED and p.release_mbid
+    }
+    for file_id, release_mbid in releases.items():
+        row = conn.execute("SELECT guid FROM albums WHERE album_mbid = ?", (release_mbid,)).fetchone()
+        if row is not None:
+            attach_art(conn, file_id, passage_ids=(), album_id=row[0])

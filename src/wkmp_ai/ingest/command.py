@@ -52,8 +52,12 @@ async def _run(settings: Settings, directory: Path, *, as_json: bool) -> int:
     finally:
         await service.close()
         db.close()
-    summary = {"session_id": session.id, "root_folder": str(directory), **session.summary(),
-               "errors": [e.as_dict() for e in session.errors]}  # fmt: skip
+    summary = {
+        "session_id": session.id,
+        "root_folder": str(directory),
+        **session.summary(),
+        "errors": [e.as_dict() for e in session.errors],
+    }
     if as_json:
         print(json.dumps(summary, sort_keys=True))
     else:
@@ -80,13 +84,18 @@ async def _show_progress(session: ImportSession, console: Console, *, show_bar: 
             elif event.type is EventType.PROGRESS:
                 data = event.data
                 eta = data.get("estimated_remaining_seconds")
-                bar.update(task, total=data["total"] or None, completed=data["current"],
-                           rate=f"{data['files_per_second']:.2f} files/s",
-                           eta="--" if eta is None else f"{int(eta) // 60}m{int(eta) % 60:02d}s",
-                           description=_describe(data))  # fmt: skip
+                bar.update(
+                    task,
+                    total=data["total"] or None,
+                    completed=data["current"],
+                    rate=f"{data['files_per_second']:.2f} files/s",
+                    eta="--" if eta is None else f"{int(eta) // 60}m{int(eta) % 60:02d}s",
+                    description=_describe(data),
+                )
             elif event.type is EventType.ERROR and event.data["severity"] != "warning":
-                bar.console.print(f"[red]{event.data['error_code']}[/] {event.data['file_path']}: "
-                                  f"{event.data['error_message']}")  # fmt: skip
+                bar.console.print(
+                    f"[red]{event.data['error_code']}[/] {event.data['file_path']}: {event.data['error_message']}"
+                )
 
 
 def _describe(progress: dict[str, Any]) -> str:
@@ -97,8 +106,16 @@ def _describe(progress: dict[str, Any]) -> str:
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     table = Table(title=f"Import {summary['state']}", show_header=False)
-    for key in ("files_total", "files_processed", "files_with_warnings", "files_failed", "files_unchanged",
-                "files_identified", "passages_created", "duration_seconds"):  # fmt: skip
+    for key in (
+        "files_total",
+        "files_processed",
+        "files_with_warnings",
+        "files_failed",
+        "files_unchanged",
+        "files_identified",
+        "passages_created",
+        "duration_seconds",
+    ):
         table.add_row(key.replace("_", " "), str(summary[key]))
     for code, count in summary["error_summary"].items():
         table.add_row(code, str(count))

@@ -61,8 +61,10 @@ class SessionManager:
         except Exception as exc:  # a bug, not a file's fault: the session fails, the service stays up
             log.exception("import %s failed", session.id)
             if not session.state.finished:
-                session.record_error(ErrorCode.DATABASE_ERROR if "database" in str(exc).lower()
-                                     else ErrorCode.INTERNAL_ERROR, f"{type(exc).__name__}: {exc}")  # fmt: skip
+                session.record_error(
+                    ErrorCode.DATABASE_ERROR if "database" in str(exc).lower() else ErrorCode.INTERNAL_ERROR,
+                    f"{type(exc).__name__}: {exc}",
+                )
                 session.transition(State.FAILED)
         finally:
             self._finished_at[session.id] = time.monotonic()

@@ -97,8 +97,9 @@ class ImportSession:
     _done_times: deque[float] = field(default_factory=deque)
 
     def __post_init__(self) -> None:
-        self.events.publish(EventType.STATE_CHANGED, {"session_id": self.id, "old_state": None,
-                                                      "new_state": self.state.value})  # fmt: skip
+        self.events.publish(
+            EventType.STATE_CHANGED, {"session_id": self.id, "old_state": None, "new_state": self.state.value}
+        )
 
     # ---- state -------------------------------------------------------------------------------
     @property
@@ -110,8 +111,9 @@ class ImportSession:
             raise InvalidTransition(f"{self.state} → {new}")
         old, self.state = self.state, new
         log.info("import %s: %s → %s", self.id, old, new)
-        self.events.publish(EventType.STATE_CHANGED, {"session_id": self.id, "old_state": old.value,
-                                                      "new_state": new.value})  # fmt: skip
+        self.events.publish(
+            EventType.STATE_CHANGED, {"session_id": self.id, "old_state": old.value, "new_state": new.value}
+        )
         if new.finished:
             self.finished_at = utc_now_iso()
             self._ended = time.monotonic()
@@ -147,8 +149,13 @@ class ImportSession:
         self.error_summary[code.value] += 1
         if code.severity is Severity.CRITICAL and self.fatal is None:
             self.fatal = record
-        log.log(logging.WARNING if code.severity is Severity.WARNING else logging.ERROR,
-                "%s %s: %s", code.value, path or "-", message)  # fmt: skip
+        log.log(
+            logging.WARNING if code.severity is Severity.WARNING else logging.ERROR,
+            "%s %s: %s",
+            code.value,
+            path or "-",
+            message,
+        )
         self.events.publish(EventType.ERROR, {"session_id": self.id, **record.as_dict()})
         return record
 
@@ -189,8 +196,9 @@ class ImportSession:
 
     def publish_progress(self) -> None:
         p = self.progress()
-        self.events.publish(EventType.PROGRESS, {"session_id": self.id, "operation": self.operation,
-                                                 "state": self.state.value, **p})  # fmt: skip
+        self.events.publish(
+            EventType.PROGRESS, {"session_id": self.id, "operation": self.operation, "state": self.state.value, **p}
+        )
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -228,6 +236,9 @@ class ImportSession:
             body.update(self.summary())
             body["finished_at"] = self.finished_at
         if self.fatal is not None:
-            body["error"] = {"code": self.fatal.error_code, "message": self.fatal.error_message,
-                             "file_path": self.fatal.file_path}  # fmt: skip
+            body["error"] = {
+                "code": self.fatal.error_code,
+                "message": self.fatal.error_message,
+                "file_path": self.fatal.file_path,
+            }
         return body

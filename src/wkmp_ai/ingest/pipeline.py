@@ -1,0 +1,426 @@
+"""The import pipeline: scan, then every file through one decode in a worker, written whole, then identified.
+
+    SCANNING    sync_library (discovery, hashing, tags, art) → the files that still need work
+    PROCESSING  for each file, ``import_parallelism`` at a time, in path order:
+                  worker process: analyze_file (one decode → passages, lead-in/out, fingerprints, flavor)
+                  writer thread:  passages + import state + art rows + identification request, one txn
+                when a folder's files are all written: its album groups are identified (event loop,
+                rate-limited, cached) and each group's rows are written in one transaction
+                finally: files left pending by earlier runs (offline, no key) are identified
+    COMPLETED   (CANCELLED on request, FAILED on a critical error; committed work is kept)
+
+The CPU work (decode, DSP) runs in the worker pool; identification and hashing overlap it in the
+event loop and threads, so the workers never wait for the network. Only file paths are held for
+the whole run; each file's results are written and dropped as soon as they arrive.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TypeVar
+
+from wkmp_ai.audio.analyze import analyze_file
+from wkmp_ai.audio.results import FileAnalysis
+from wkmp_ai.config import Settings
+from wkmp_ai.db import files as file_queries
+from wkmp_ai.db import identify as identify_queries
+from wkmp_ai.db import imports as q
+from wkmp_ai.db.connection import Database
+from wkmp_ai.errors import ErrorCode, IngestError, Severity
+from wkmp_ai.identify.identifier import Identifier, IdentifyOptions, make_limiters
+from wkmp_ai.identify.pending import identify_and_write
+from wkmp_ai.identify.records import (
+    AlbumIdentification,
+    FileTags,
+    FileToIdentify,
+    PassageToIdentify,
+    group_files,
+    group_key,
+)
+from wkmp_ai.ingest.manager import SessionManager
+from wkmp_ai.ingest.session import ImportSession, State
+from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
+from wkmp_ai.scan.library import ScanProgress, sync_library
+from wkmp_ai.scan.names import display_metadata
+from wkmp_ai.scan.tags import Tags
+
+__all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout"]
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+PROGRESS_INTERVAL_S = 2.0
+IDENTIFY_CONCURRENCY = 4  # album groups identified at once; the rate limiters pace the requests
+
+
+def analysis_timeout(duration_s: float | None) -> float:
+    """How long one file's analysis may take before it counts as hung (ANALYSIS_TIMEOUT).
+
+    Analysis runs at a few hundred times real time; this allows thirty times the expected cost.
+    """
+    return 600.0 if not duration_s else 30.0 + 0.1 * duration_s
+
+
+class _ScanCancelled(Exception):
+    pass
+
+
+class ImportService:
+    """What an import needs for its whole life: the session manager, the worker pool, the writer
+    thread and the rate limiters (shared across sessions, so back-to-back imports stay polite)."""
+
+    def __init__(self, settings: Settings, db: Database, *, identify_options: IdentifyOptions | None = None):
+        self.settings = settings
+        self.db = db
+        self.identify_options = identify_options
+        self.sessions = SessionManager(self._run)
+        self.limiters = make_limiters(settings)
+        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wkmp-writer")
+        self._pool: WorkerPool | None = None
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run ``fn(conn, *args)`` in one transaction on the writer thread."""
+
+        def run() -> T:
+            with self.db.write() as conn:
+                return fn(conn, *args)
+
+        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+
+    async def pool(self, size: int) -> WorkerPool:
+        if self._pool is not None and self._pool.size != size:
+            await self._pool.close()
+            self._pool = None
+        if self._pool is None:
+            self._pool = WorkerPool(size, preload=["wkmp_ai.audio.analyze"])
+            await self._pool.start()
+        return self._pool
+
+    async def _run(self, session: ImportSession) -> None:
+        await _ImportRun(self, session).run()
+
+    async def close(self) -> None:
+        await self.sessions.shutdown()
+        if self._pool is not None:
+            await self._pool.close()
+            self._pool = None
+        self._writer.shutdown(wait=True)
+
+
+@dataclass
+class _Folder:
+    """The files of one folder in this run; identified together once all have been written."""
+
+    name: str
+    dispatched: int = 0
+    finished: int = 0
+    closed: bool = False
+    ready: list[FileToIdentify] = field(default_factory=list)
+
+
+class _ImportRun:
+    def __init__(self, service: ImportService, session: ImportSession):
+        self.service = service
+        self.session = session
+        self.params = session.parameters
+        self.prefix = _relative(session.root_folder, session.import_dir)
+        self.folders: dict[str, _Folder] = {}
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.identify_tasks: set[asyncio.Task[None]] = set()
+        self.identify_gate = asyncio.Semaphore(IDENTIFY_CONCURRENCY)
+        self.identifier: Identifier | None = None
+        self.pool: WorkerPool | None = None
+        self.written_ids: set[str] = set()
+
+    # ---- the run ------------------------------------------------------------------------------
+    async def run(self) -> None:
+        session = self.session
+        ticker = asyncio.create_task(self._tick())
+        try:
+            work = await self._scan()
+            if work is None:
+                return
+            if session.cancel_requested.is_set():
+                session.transition(State.CANCELLED)
+                return
+            session.transition(State.PROCESSING)
+            session.publish_progress()
+            self.identifier = Identifier(
+                self.service.settings, self.service.db, self.service.identify_options, limiters=self.service.limiters
+            )
+            try:
+                await self._process(work)
+                if not self._stopping():
+                    await self._identify_earlier_pending()
+            finally:
+                await self._stop_identification()
+                await self.identifier.aclose()
+            if session.fatal is not None:
+                session.transition(State.FAILED)
+            elif session.cancel_requested.is_set():
+                session.transition(State.CANCELLED)
+            else:
+                session.publish_progress()
+                session.transition(State.COMPLETED)
+        except IngestError as exc:
+            if exc.severity is not Severity.CRITICAL:
+                raise
+            session.record_error(exc.code, exc.detail, path=exc.path)
+            if not session.state.finished:
+                session.transition(State.FAILED)
+        finally:
+            ticker.cancel()
+            await asyncio.gather(ticker, return_exceptions=True)
+
+    async def _tick(self) -> None:
+        while True:
+            await asyncio.sleep(PROGRESS_INTERVAL_S)
+            if self.session.state is State.PROCESSING:
+                self.session.publish_progress()
+
+    def _stopping(self) -> bool:
+        return self.session.cancel_requested.is_set() or self.session.fatal is not None
+
+    # ---- SCANNING -----------------------------------------------------------------------------
+    async def _scan(self) -> list[q.WorkItem] | None:
+        session = self.session
+        cancelled = threading.Event()
+        loop = asyncio.get_running_loop()
+
+        def on_progress(progress: ScanProgress) -> None:
+            if session.cancel_requested.is_set():
+                cancelled.set()
+                raise _ScanCancelled
+            text = f"Scanning: {progress.phase}" + (f" {progress.done}/{progress.total}" if progress.total else "")
+            loop.call_soon_threadsafe(setattr, session, "operation", text)
+
+        try:
+            report = await asyncio.to_thread(
+                sync_library, self.service.db, session.import_dir, session.root_folder, on_progress=on_progress
+            )
+        except _ScanCancelled:
+            session.transition(State.CANCELLED)
+            return None
+        for warning in report.warnings:
+            session.record_error(warning.code, warning.message, path=warning.path)
+        for paths in report.duplicates:
+            session.record_error(
+                ErrorCode.DUPLICATE_CONTENT, "the same audio is stored at: " + ", ".join(paths), path=paths[0]
+            )
+        with self.service.db.read() as conn:
+            work = q.files_needing_work(conn, self.prefix)
+            failed_before = q.count_failed_unchanged(conn, self.prefix)
+        session.total = len(work)
+        session.unchanged = max(0, len(report.files) - len(work) - failed_before)
+        if not work and not self._has_pending():
+            session.transition(State.COMPLETED)
+            return None
+        return work
+
+    def _has_pending(self) -> bool:
+        with self.service.db.read() as conn:
+            return bool(identify_queries.load_pending(conn, limit=1))
+
+    # ---- PROCESSING ---------------------------------------------------------------------------
+    async def _process(self, work: list[q.WorkItem]) -> None:
+        parallelism = int(self.params["import_parallelism"])
+        self.pool = await self.service.pool(parallelism)
+        slots: asyncio.Queue[int] = asyncio.Queue()
+        for slot in range(parallelism):
+            slots.put_nowait(slot)
+        current: _Folder | None = None
+        for item in work:
+            slot = await slots.get()
+            if self._stopping():
+                slots.put_nowait(slot)
+                break
+            folder_name = item.rel_path.rpartition("/")[0]
+            if current is None or current.name != folder_name:
+                if current is not None:
+                    self._close_folder(current)
+                current = self.folders.setdefault(folder_name, _Folder(folder_name))
+            current.dispatched += 1
+            task = asyncio.create_task(self._one_file(item, slot, slots, current))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+        if self._stopping():
+            self.pool.kill_busy()  # the files in flight are dropped whole: nothing of them was written
+        await asyncio.gather(*list(self.tasks), return_exceptions=True)
+        if current is not None and not self._stopping():
+            self._close_folder(current)
+        if self.identify_tasks and not self._stopping():
+            await asyncio.gather(*list(self.identify_tasks), return_exceptions=True)
+
+    async def _one_file(self, item: q.WorkItem, slot: int, slots: asyncio.Queue[int], folder: _Folder) -> None:
+        session = self.session
+        session.file_started(slot, item.rel_path)
+        request: FileToIdentify | None = None
+        try:
+            request = await self._analyse_and_write(item, slot)
+        except IngestError as exc:  # the writer's: the database cannot take more, so the session fails
+            session.record_error(exc.code, exc.detail, path=item.rel_path)
+            if self.pool is not None:
+                self.pool.kill_busy()
+        finally:
+            session.current_files.pop(slot, None)
+            slots.put_nowait(slot)
+            folder.finished += 1
+            if request is not None:
+                folder.ready.append(request)
+            if folder.closed and folder.finished == folder.dispatched:
+                self._identify_folder(folder)
+
+    async def _analyse_and_write(self, item: q.WorkItem, slot: int) -> FileToIdentify | None:
+        """Analyse one file in a worker and write it; return its identification request (None: skipped)."""
+        session = self.session
+        assert self.pool is not None
+        path = session.root_folder / item.rel_path
+        try:
+            analysis: FileAnalysis = await self.pool.run(
+                analyze_file, str(path), self.params, timeout=analysis_timeout(item.duration_s), flavor=True
+            )
+        except Exception as exc:
+            if self._stopping():  # killed by cancel: the file is simply not done
+                return None
+            code, message = _analysis_failure(exc)
+            session.record_error(code, message, path=item.rel_path)
+            await self.service.write(q.mark_failed, item, code.value, message)
+            session.file_finished(slot, ok=False)
+            return None
+        with self.service.db.read() as conn:
+            scanned = file_queries.scanned_file(conn, item.file_id)
+        tags = Tags.from_json(json.loads(scanned.tags_json)) if scanned and scanned.tags_json else Tags()
+        title, artist, album = display_metadata(tags, item.rel_path)
+        folder = item.rel_path.rpartition("/")[0]
+        create_album = bool(self.params.get("create_album_passage"))
+
+        def write(conn: Any) -> FileToIdentify:
+            ids = q.write_file_analysis(
+                conn, item, analysis, q.PassageText(title, artist, album), create_album_passage=create_album
+            )
+            file_queries.attach_art(conn, item.file_id, passage_ids=ids)
+            request = _request(item, folder, tags, analysis, ids, has_art=bool(scanned and scanned.art_path))
+            identify_queries.save_pending(conn, request, group_key(folder, tags.album))
+            return request
+
+        request = await self.service.write(write)
+        self.written_ids.add(item.file_id)
+        for warning in analysis.warnings:
+            session.record_error(warning.code, warning.message, path=item.rel_path)
+        session.file_finished(slot, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
+        return request
+
+    # ---- identification -----------------------------------------------------------------------
+    def _close_folder(self, folder: _Folder) -> None:
+        folder.closed = True
+        if folder.finished == folder.dispatched:
+            self._identify_folder(folder)
+
+    def _identify_folder(self, folder: _Folder) -> None:
+        if not folder.ready or self._stopping():
+            return
+        requests, folder.ready = folder.ready, []
+        task = asyncio.create_task(self._identify(group_files(requests)))
+        self.identify_tasks.add(task)
+        task.add_done_callback(self.identify_tasks.discard)
+
+    async def _identify(self, groups: list[Any]) -> None:
+        assert self.identifier is not None
+        for group in groups:
+            async with self.identify_gate:
+                if self._stopping():
+                    return
+                result = await self.identifier.identify_album(group)
+            await self.service.write(_write_identification, result)
+            self._report_identification(result)
+
+    def _report_identification(self, result: AlbumIdentification) -> None:
+        for warning in result.warnings:
+            self.session.record_error(warning.code, warning.message, path=warning.path)
+        self.session.identified += len({p.file_id for p in result.passages if p.status.value == "identified"})
+
+    async def _identify_earlier_pending(self) -> None:
+        """Files an earlier run could not identify (offline, no key) get their turn now."""
+        assert self.identifier is not None
+        with self.service.db.read() as conn:
+            pending = [(k, f) for k, f in identify_queries.load_pending(conn) if f.file_id not in self.written_ids]
+        if not pending:
+            return
+        self.session.operation = f"Identifying {len(pending)} files left pending by earlier imports"
+        by_key: dict[str, list[FileToIdentify]] = {}
+        for key, request in pending:
+            by_key.setdefault(key, []).append(request)
+        groups = [g for requests in by_key.values() for g in group_files(requests)]
+        results = await identify_and_write(self.identifier, self.service.db, groups, concurrency=IDENTIFY_CONCURRENCY)
+        for result in results:
+            self._report_identification(result)
+
+    async def _stop_identification(self) -> None:
+        if self._stopping():
+            for task in list(self.identify_tasks):
+                task.cancel()
+        await asyncio.gather(*list(self.identify_tasks), return_exceptions=True)
+        if self.identifier is not None:
+            leftover = self.identifier.drain_cache()
+            if leftover:
+                with contextlib.suppress(IngestError):
+                    await self.service.write(identify_queries.write_cache, leftover)
+
+
+def _write_identification(conn: Any, result: AlbumIdentification) -> None:
+    identify_queries.write_identification(conn, result)
+    q.attach_album_art(conn, result)
+
+
+def _relative(root: Path, folder: Path) -> str:
+    rel = folder.resolve().relative_to(root.resolve()).as_posix()
+    return "" if rel == "." else rel
+
+
+def _analysis_failure(exc: BaseException) -> tuple[ErrorCode, str]:
+    if isinstance(exc, IngestError):
+        return exc.code, exc.detail
+    if isinstance(exc, TaskTimedOut):
+        return ErrorCode.ANALYSIS_TIMEOUT, f"analysis did not finish within {exc.timeout:.0f} s; the file was skipped"
+    if isinstance(exc, TaskCrashed):
+        return ErrorCode.DECODE_ERROR, f"the decoder crashed on this file ({exc}); the file was skipped"
+    return ErrorCode.ANALYSIS_FAILED, f"analysis failed: {type(exc).__name__}: {exc}"
+
+
+def _request(
+    item: q.WorkItem, folder: str, tags: Tags, analysis: FileAnalysis, passage_ids: list[str], *, has_art: bool
+) -> FileToIdentify:
+    passages = tuple(
+        PassageToIdentify(
+            passage_id=pid,
+            fingerprint=p.fingerprint,
+            duration_s=p.end_s - p.start_s,
+            start_ticks=p.start_ticks,
+            end_ticks=p.end_ticks,
+        )
+        for pid, p in zip(passage_ids, analysis.passages, strict=False)
+    )
+    file_tags = FileTags(
+        title=tags.title,
+        artist=tags.artist,
+        album=tags.album,
+        album_artist=tags.album_artist,
+        track_number=tags.track_number,
+        track_total=tags.track_total,
+        disc_number=tags.disc_number,
+        disc_total=tags.disc_total,
+        date=tags.date,
+        duration_s=analysis.duration_s,
+        musicbrainz_recording_id=tags.musicbrainz_recording_id,
+        musicbrainz_release_id=tags.musicbrainz_release_id,
+        musicbrainz_artist_ids=tags.musicbrainz_artist_ids,
+        musicbrainz_album_artist_ids=(tags.musicbrainz_albumartist_id,) if tags.musicbrainz_albumartist_id else (),
+    )
+    return FileToIdentify(item.file_id, item.rel_path, folder, file_tags, passages, has_folder_art=has_art)
