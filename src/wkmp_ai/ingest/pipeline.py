@@ -20,6 +20,7 @@ import asyncio
 import contextlib
 import json
 import logging
+import os
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -52,7 +53,7 @@ from wkmp_ai.scan.library import ScanProgress, sync_library
 from wkmp_ai.scan.names import display_metadata
 from wkmp_ai.scan.tags import Tags
 
-__all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout"]
+__all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_count"]
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -66,6 +67,12 @@ def analysis_timeout(duration_s: float | None) -> float:
     Analysis runs at a few hundred times real time; this allows thirty times the expected cost.
     """
     return 600.0 if not duration_s else 30.0 + 0.1 * duration_s
+
+
+def worker_count(params: dict[str, Any]) -> int:
+    """Files analysed at once: ``import_parallelism``, but never more than the CPU cores, since the
+    work is CPU-bound and extra workers would only add memory and contention."""
+    return max(1, min(int(params["import_parallelism"]), os.cpu_count() or 1))
 
 
 class _ScanCancelled(Exception):
@@ -99,7 +106,7 @@ class ImportService:
             await self._pool.close()
             self._pool = None
         if self._pool is None:
-            self._pool = WorkerPool(size, preload=["wkmp_ai.audio.analyze"])
+            self._pool = WorkerPool(size, preload=["wkmp_ai.ingest.warmup"])
             await self._pool.start()
         return self._pool
 
@@ -143,6 +150,8 @@ class _ImportRun:
     async def run(self) -> None:
         session = self.session
         ticker = asyncio.create_task(self._tick())
+        # Workers take a few seconds to start (Essentia); let that happen while the scan runs.
+        self.pool_ready = asyncio.create_task(self.service.pool(worker_count(self.params)))
         try:
             work = await self._scan()
             if work is None:
@@ -177,7 +186,7 @@ class _ImportRun:
                 session.transition(State.FAILED)
         finally:
             ticker.cancel()
-            await asyncio.gather(ticker, return_exceptions=True)
+            await asyncio.gather(ticker, self.pool_ready, return_exceptions=True)
 
     async def _tick(self) -> None:
         while True:
@@ -230,8 +239,8 @@ class _ImportRun:
 
     # ---- PROCESSING ---------------------------------------------------------------------------
     async def _process(self, work: list[q.WorkItem]) -> None:
-        parallelism = int(self.params["import_parallelism"])
-        self.pool = await self.service.pool(parallelism)
+        parallelism = worker_count(self.params)
+        self.pool = await self.pool_ready
         slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(parallelism):
             slots.put_nowait(slot)
