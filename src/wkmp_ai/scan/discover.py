@@ -179,9 +179,16 @@ def iter_discover(
             while in_flight and (len(in_flight) >= _MAX_PENDING or in_flight[0][1].done()):
                 done_task, future = in_flight.popleft()
                 yield from run.results(done_task, future.result())
+        # The walk is over: rather than wait, this process takes back the tasks no worker has
+        # started yet (the newest first) and verifies them itself.
         while in_flight:
-            done_task, future = in_flight.popleft()
-            yield from run.results(done_task, future.result())
+            last_task, last_future = in_flight[-1]
+            if last_future.cancel():
+                in_flight.pop()
+                yield from run.results(last_task, _verify_task(last_task, want_others))
+            else:
+                done_task, future = in_flight.popleft()
+                yield from run.results(done_task, future.result())
     finally:
         if own_pool and pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
