@@ -30,6 +30,7 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
     ANALYSIS_TIMEOUT = "ANALYSIS_TIMEOUT"
     FILE_UNREADABLE = "FILE_UNREADABLE"
+    FILE_NAME_NOT_UTF8 = "FILE_NAME_NOT_UTF8"
     # Warnings: the file keeps its passages
     MISSING_ALBUM_ART = "MISSING_ALBUM_ART"
     ACOUSTICBRAINZ_NO_DATA = "ACOUSTICBRAINZ_NO_DATA"
@@ -68,6 +69,7 @@ _SEVERITY: dict[ErrorCode, Severity] = {
     ErrorCode.UNSUPPORTED_FORMAT: Severity.SKIP_FILE,
     ErrorCode.ANALYSIS_TIMEOUT: Severity.SKIP_FILE,
     ErrorCode.FILE_UNREADABLE: Severity.SKIP_FILE,
+    ErrorCode.FILE_NAME_NOT_UTF8: Severity.SKIP_FILE,
     ErrorCode.DATABASE_ERROR: Severity.CRITICAL,
     ErrorCode.DISK_FULL: Severity.CRITICAL,
 }

@@ -1,0 +1,226 @@
+"""Reading tags with mutagen: one :class:`Tags` record per file, whatever the tag format.
+
+Supported: ID3v2.2/2.3/2.4 and ID3v1 (MP3, AIFF, WAV), Vorbis comments (FLAC, Ogg Vorbis, Opus,
+Ogg FLAC), MP4 atoms (M4A/ALAC), ASF (WMA), APEv2 (APE, WavPack, Musepack, and MP3 files that
+carry one), RIFF INFO (WAV). Text declared Latin-1 that is really UTF-8 is repaired.
+
+Untrusted bytes may fail only with our warning: :func:`read_tags` never raises. A file whose tags
+cannot be parsed gives empty :class:`Tags` with a ``TAG_READ_ERROR`` warning; the file itself is
+still imported (its audio may be fine).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import mutagen
+from mutagen.aac import AAC
+from mutagen.aiff import AIFF
+from mutagen.apev2 import APEv2
+from mutagen.asf import ASF
+from mutagen.flac import FLAC
+from mutagen.monkeysaudio import MonkeysAudio
+from mutagen.mp3 import MP3
+from mutagen.mp4 import MP4
+from mutagen.oggopus import OggOpus
+from mutagen.trueaudio import TrueAudio
+from mutagen.wave import WAVE
+from mutagen.wavpack import WavPack
+
+from wkmp_ai.errors import ErrorCode
+from wkmp_ai.scan.model import ScanWarning
+from wkmp_ai.scan.tagmaps import FRONT_COVER, canonical_from, pictures_from, riff_info
+
+__all__ = ["Tags", "read_tags", "read_tags_and_picture"]
+
+# The mutagen class for each format discovery names; None: let mutagen guess (Ogg holds several).
+_READERS: dict[str, Any] = {
+    "mp3": MP3,
+    "mp2": MP3,
+    "flac": FLAC,
+    "opus": OggOpus,
+    "m4a": MP4,
+    "wav": WAVE,
+    "aiff": AIFF,
+    "wma": ASF,
+    "ape": MonkeysAudio,
+    "wv": WavPack,
+    "tta": TrueAudio,
+    "aac": AAC,
+}
+_APE_TOO = frozenset({"mp3", "mp2", "aac", "tta"})  # formats that may carry APEv2 beside or instead of ID3
+_MBID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+_NUMBER_PAIR = re.compile(r"^\s*(\d+)\s*(?:(?:/|of)\s*(\d+))?")
+_MULTI_JOIN = "; "
+
+
+@dataclass(frozen=True)
+class Tags:
+    """What a file's tags say. Every field is None (or empty) when the tags do not say it.
+
+    Multi-valued text (two ARTIST comments, an ID3v2.4 list) is joined with ``"; "``; ``artists``
+    keeps the separate names. ``musicbrainz_*`` ids are the lowercase UUIDs Picard writes
+    (invalid ones are dropped). ``duration_s`` comes from the stream header, not from decoding.
+    """
+
+    title: str | None = None
+    artist: str | None = None
+    album: str | None = None
+    album_artist: str | None = None
+    track_number: int | None = None
+    track_total: int | None = None
+    disc_number: int | None = None
+    disc_total: int | None = None
+    date: str | None = None
+    original_date: str | None = None
+    genre: str | None = None
+    artists: tuple[str, ...] = ()
+    musicbrainz_recording_id: str | None = None
+    musicbrainz_release_id: str | None = None
+    musicbrainz_artist_ids: tuple[str, ...] = ()
+    musicbrainz_albumartist_id: str | None = None
+    musicbrainz_releasegroup_id: str | None = None
+    musicbrainz_releasetrack_id: str | None = None
+    duration_s: float | None = None
+    sample_rate: int | None = None
+    channels: int | None = None
+    bitrate: int | None = None
+    has_embedded_art: bool = False
+    warnings: tuple[ScanWarning, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-ready dict of the non-empty fields (warnings left out)."""
+        data: dict[str, Any] = {}
+        for name in _JSON_FIELDS:
+            value = getattr(self, name)
+            if value not in (None, (), False):
+                data[name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Tags:
+        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in _JSON_FIELDS}
+        return cls(**values)
+
+
+_JSON_FIELDS = tuple(f.name for f in fields(Tags) if f.name != "warnings")
+
+
+def _number_pair(values: list[str] | None) -> tuple[int | None, int | None]:
+    if not values:
+        return None, None
+    match = _NUMBER_PAIR.match(values[0])
+    if not match:
+        return None, None
+    number, total = int(match.group(1)), match.group(2)
+    return (number or None), (int(total) or None) if total else None
+
+
+def _mbids(values: list[str] | None) -> tuple[str, ...]:
+    found: list[str] = []
+    for value in values or []:
+        for part in re.split(r"[/;,\s]+", value.lower()):
+            if _MBID.match(part) and part not in found:
+                found.append(part)
+    return tuple(found)
+
+
+def _first_int(values: list[str] | None) -> int | None:
+    return _number_pair(values)[0]
+
+
+def _build(canonical: dict[str, list[str]], info: Any, has_art: bool, warnings: tuple[ScanWarning, ...]) -> Tags:
+    def text(key: str) -> str | None:
+        values = canonical.get(key)
+        return _MULTI_JOIN.join(dict.fromkeys(values)) if values else None
+
+    def one(key: str) -> str | None:
+        ids = _mbids(canonical.get(key))
+        return ids[0] if ids else None
+
+    track, track_total = _number_pair(canonical.get("tracknumber"))
+    disc, disc_total = _number_pair(canonical.get("discnumber"))
+    length = getattr(info, "length", None)
+    bitrate = getattr(info, "bitrate", None)
+    return Tags(
+        title=text("title"),
+        artist=text("artist"),
+        album=text("album"),
+        album_artist=text("albumartist"),
+        track_number=track,
+        track_total=track_total or _first_int(canonical.get("tracktotal")),
+        disc_number=disc,
+        disc_total=disc_total or _first_int(canonical.get("disctotal")),
+        date=(canonical.get("date") or [None])[0],
+        original_date=(canonical.get("originaldate") or [None])[0],
+        genre=text("genre"),
+        artists=tuple(dict.fromkeys(canonical.get("artist", []))),
+        musicbrainz_recording_id=one("mb_recording"),
+        musicbrainz_release_id=one("mb_release"),
+        musicbrainz_artist_ids=_mbids(canonical.get("mb_artist")),
+        musicbrainz_albumartist_id=one("mb_albumartist"),
+        musicbrainz_releasegroup_id=one("mb_releasegroup"),
+        musicbrainz_releasetrack_id=one("mb_releasetrack"),
+        duration_s=round(float(length), 6) if length and length > 0 else None,
+        sample_rate=getattr(info, "sample_rate", None) or None,
+        channels=getattr(info, "channels", None) or None,
+        bitrate=int(bitrate) if bitrate else None,
+        has_embedded_art=has_art,
+        warnings=warnings,
+    )
+
+
+def _load(path: str, fmt: str | None) -> Any:
+    reader = _READERS.get(fmt or "")
+    return reader(path) if reader is not None else mutagen.File(path)
+
+
+def read_tags_and_picture(path: str | Path, fmt: str | None = None) -> tuple[Tags, bytes | None]:
+    """Tags and the embedded front cover (or first picture) of one file; never raises.
+
+    ``fmt`` is the format discovery found; it spares mutagen from guessing.
+    """
+    spath = str(path)
+    shown = Path(spath).name
+    warnings: list[ScanWarning] = []
+    canonical: dict[str, list[str]] = {}
+    info = None
+    picture: bytes | None = None
+    try:
+        mf = _load(spath, fmt)
+        if mf is None:
+            warnings.append(ScanWarning(ErrorCode.TAG_READ_ERROR, shown, "no tag reader recognises this file"))
+        else:
+            info = mf.info
+            canonical = canonical_from(mf.tags)
+            pictures = pictures_from(mf)
+            fronts = [data for kind, data in pictures if kind == FRONT_COVER] or [data for _, data in pictures]
+            picture = fronts[0] if fronts else None
+    except Exception as exc:  # mutagen and hostile bytes: anything may come out; the file goes on
+        warnings.append(ScanWarning(ErrorCode.TAG_READ_ERROR, shown, f"tags unreadable: {type(exc).__name__}: {exc}"))
+    for extra in _extra_sources(spath, fmt, canonical, warnings):
+        for key, values in extra.items():
+            canonical.setdefault(key, values)  # the main tag wins; the others only fill gaps
+    return _build(canonical, info, picture is not None, tuple(warnings)), picture
+
+
+def _extra_sources(path: str, fmt: str | None, canonical: dict[str, list[str]], warnings: list[ScanWarning]) -> list:
+    extra: list[dict[str, list[str]]] = []
+    try:
+        if fmt == "wav":
+            extra.append(riff_info(path))
+        elif fmt in _APE_TOO and "title" not in canonical:
+            with contextlib.suppress(mutagen.MutagenError):  # no APEv2 tag: the usual case
+                extra.append(canonical_from(APEv2(path)))
+    except Exception as exc:
+        warnings.append(ScanWarning(ErrorCode.TAG_READ_ERROR, Path(path).name, f"extra tags unreadable: {exc}"))
+    return extra
+
+
+def read_tags(path: str | Path, fmt: str | None = None) -> Tags:
+    """The tags of one file; never raises (see :func:`read_tags_and_picture`)."""
+    return read_tags_and_picture(path, fmt)[0]

@@ -1,0 +1,53 @@
+"""A rescan of an unchanged 10,000-file tree opens no file and takes under a tenth of the first scan."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+from benchmarks.scan_tree import build_tree
+
+from tests.scan.inotify import OpenWatch
+from wkmp_ai.db import Database
+from wkmp_ai.scan.library import sync_library
+
+pytestmark = pytest.mark.slow
+
+
+def test_unchanged_rescan_reads_no_file_contents(db: Database, root: Path, templates: dict[str, bytes]) -> None:
+    tree = build_tree(root / "lib", 10_000, templates, seed=11)
+    folders = sorted({p.parent for p in (root / "lib").rglob("*") if p.is_file()})
+
+    started = time.perf_counter()
+    first = sync_library(db, root / "lib", root)
+    first_s = time.perf_counter() - started
+    assert first.added == len(tree.audio) and first.warnings == ()
+
+    watch = OpenWatch(folders)
+    try:
+        started = time.perf_counter()
+        again = sync_library(db, root / "lib", root)
+        again_s = time.perf_counter() - started
+        opened = watch.file_events()
+        assert not watch.overflowed
+        assert opened == []  # not one audio file, not one decoy was opened
+        assert (again.unchanged, again.added, again.updated, again.removed, again.contents_read) == (
+            len(tree.audio), 0, 0, 0, 0,
+        )  # fmt: skip
+        assert again_s < first_s / 10, f"rescan {again_s:.3f} s against first scan {first_s:.3f} s"
+
+        # The witness can fail: touch one audio file and one decoy, and exactly those are read again.
+        audio = root / "lib" / sorted(tree.audio)[0]
+        decoy = next(p for p in sorted(folders[0].iterdir()) if f"lib/{p.relative_to(root / 'lib')}" not in {
+            f"lib/{k}" for k in tree.audio})  # fmt: skip
+        for path in (audio, decoy):
+            st = path.stat()
+            os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns + 1_000_000_000))
+        watch.file_events()
+        third = sync_library(db, root / "lib", root)
+        assert {path for path, _ in watch.file_events()} == {audio, decoy}
+        assert third.unchanged == len(tree.audio) and third.contents_read == 1
+    finally:
+        watch.close()
