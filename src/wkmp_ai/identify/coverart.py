@@ -1,0 +1,122 @@
+"""Cover Art Archive: the front and back image of a chosen release (REFERENCE.md §7.5).
+
+``GET /release/{mbid}`` (the real service redirects to archive.org) lists the release's images:
+``{"images":[{"types":["Front"],"front":true,"back":false,"image":url,"thumbnails":{"1200":url,
+"large":url,…}}],"release":…}``; 404 means there is none. The 1200 px thumbnail is fetched when
+there is one (less to download than the original; still more than the 1024 px we keep), else the
+original. Images are resized to fit 1024 × 1024 with Lanczos and saved as JPEG next to the album:
+``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An existing file is reused, never fetched
+again. Downloaded bytes are untrusted: anything Pillow cannot decode, or larger than the limits,
+is refused.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from PIL import Image
+
+from wkmp_ai.identify.http import ServiceClient, Transient, json_body
+
+__all__ = ["CaaImage", "CoverArtClient", "ImageRefused", "listing_from_json", "listing_to_json", "save_resized"]
+
+MAX_IMAGE_BYTES = 30 * 1024 * 1024
+MAX_IMAGE_PIXELS = 80_000_000
+
+
+class ImageRefused(ValueError):
+    """The downloaded bytes are not an image we accept."""
+
+
+@dataclass(frozen=True)
+class CaaImage:
+    kind: str  # front | back
+    url: str
+
+
+def _pick(images: list[dict[str, Any]], kind: str) -> CaaImage | None:
+    for img in images:
+        types = [str(t).lower() for t in img.get("types") or ()]
+        if img.get(kind) is True or kind in types:
+            thumbs = img.get("thumbnails") if isinstance(img.get("thumbnails"), dict) else {}
+            url = thumbs.get("1200") or img.get("image") or thumbs.get("large")
+            if isinstance(url, str) and url:
+                return CaaImage(kind=kind, url=url)
+    return None
+
+
+def parse_listing(doc: Any) -> list[CaaImage]:
+    images = [i for i in (doc.get("images") or ()) if isinstance(i, dict)] if isinstance(doc, dict) else []
+    return [img for kind in ("front", "back") if (img := _pick(images, kind)) is not None]
+
+
+def listing_to_json(images: list[CaaImage]) -> str:
+    return json.dumps([[i.kind, i.url] for i in images], separators=(",", ":"))
+
+
+def listing_from_json(text: str) -> list[CaaImage]:
+    return [CaaImage(kind=k, url=u) for k, u in json.loads(text)]
+
+
+def _listing(response: Any) -> list[CaaImage]:
+    doc = json_body(response)
+    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list):
+        raise Transient("answer is not an image listing")
+    return parse_listing(doc)
+
+
+def _image_bytes(response: Any) -> bytes:
+    data: bytes = response.content
+    if not data:
+        raise Transient("empty image")
+    if len(data) > MAX_IMAGE_BYTES:
+        raise Transient(f"image of {len(data)} bytes is too large")
+    return data
+
+
+def save_resized(data: bytes, dest: Path, *, max_px: int = 1024) -> tuple[int, int]:
+    """Decode, fit into ``max_px`` × ``max_px`` (Lanczos), save as JPEG atomically; return (w, h)."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data)) as img:
+                if img.width * img.height > MAX_IMAGE_PIXELS:
+                    raise ImageRefused(f"{img.width}x{img.height} is too many pixels")
+                img.load()
+                rgb = img.convert("RGB")
+    except ImageRefused:
+        raise
+    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRefused(f"not a usable image: {exc}") from exc
+    rgb.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
+    rgb.save(tmp, "JPEG", quality=90)
+    os.replace(tmp, dest)
+    return rgb.width, rgb.height
+
+
+def image_size(path: Path) -> tuple[int, int] | None:
+    try:
+        with Image.open(path) as img:
+            return img.width, img.height
+    except (OSError, ValueError):
+        return None
+
+
+class CoverArtClient:
+    def __init__(self, http: ServiceClient):
+        self.http = http
+
+    async def listing(self, release_mbid: str) -> list[CaaImage]:
+        return await self.http.get_json(f"/release/{release_mbid}", parse=_listing)
+
+    async def download(self, image: CaaImage) -> bytes:
+        url = image.url if "://" in image.url else f"{self.http.base_url}/{image.url.lstrip('/')}"
+        return await self.http.request("GET", url, parse=_image_bytes)

@@ -1,0 +1,341 @@
+"""The :class:`Identifier`: four service clients, their limiters, the caches, and the album run.
+
+Build one per import session and share it between every album being identified::
+
+    async with Identifier(settings, db) as ident:
+        result = await ident.identify_album(group)      # pure result, never raises for a network fault
+    with db.write() as conn:
+        write_identification(conn, result)
+
+Each service gets one pooled HTTP client and one rate limiter, whatever the number of albums in
+flight. The limiters may outlive an Identifier: a service that runs several imports (or an import
+and ``identify_pending``) one after another or side by side builds them once with
+:func:`make_limiters` and passes them to each, so the pace holds across sessions.
+
+Every lookup checks the caches first; concurrent asks for the same entity share one request.
+A service that keeps failing is marked unavailable for the session: one
+``SERVICE_UNAVAILABLE`` warning, and the files that needed it stay pending for a later run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import random
+import time
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from wkmp_ai.config import Settings
+from wkmp_ai.db.connection import Database
+from wkmp_ai.errors import ErrorCode
+from wkmp_ai.identify.acousticbrainz import AcousticBrainzClient
+from wkmp_ai.identify.acoustid import AcoustIDClient, LookupItem, lookup_key
+from wkmp_ai.identify.album import AlbumRun
+from wkmp_ai.identify.cache import MISS, CacheTTL, IdentifyCache
+from wkmp_ai.identify.coverart import CaaImage, CoverArtClient
+from wkmp_ai.identify.evidence import AcoustIDCandidate, ReleaseDoc
+from wkmp_ai.identify.http import NotFound, RetryPolicy, ServiceClient, ServiceError, ServiceUnavailable
+from wkmp_ai.identify.musicbrainz import (
+    MusicBrainzClient,
+    parse_release,
+    recordings_of_release,
+    trim_recording,
+    trim_release,
+)
+from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
+from wkmp_ai.identify.records import AlbumGroup, AlbumIdentification, CacheWrites, IdentifyWarning
+
+__all__ = ["SERVICES", "Identifier", "IdentifyOptions"]
+
+T = TypeVar("T")
+
+SERVICES = ("acoustid", "musicbrainz", "acousticbrainz", "coverart")
+_NETWORK_CODE = {
+    "acoustid": ErrorCode.ACOUSTID_NETWORK_ERROR,
+    "musicbrainz": ErrorCode.MUSICBRAINZ_NETWORK_ERROR,
+    "acousticbrainz": ErrorCode.ACOUSTICBRAINZ_NETWORK_ERROR,
+    "coverart": ErrorCode.COVERART_NETWORK_ERROR,
+}
+_RATE_CODE = {"acoustid": ErrorCode.ACOUSTID_RATE_LIMIT, "musicbrainz": ErrorCode.MUSICBRAINZ_RATE_LIMIT}
+_LABEL = {
+    "acoustid": "AcoustID",
+    "musicbrainz": "MusicBrainz",
+    "acousticbrainz": "AcousticBrainz",
+    "coverart": "Cover Art Archive",
+}
+
+
+@dataclass(frozen=True)
+class IdentifyOptions:
+    retry: RetryPolicy = field(default_factory=RetryPolicy)
+    timeout_s: float = 30.0
+    breaker_threshold: int = 3  # failed operations in a row before a service is given up
+    batch_linger_s: float = 0.05  # how long a batch waits for more lookups to join it
+    acoustid_batch_size: int = 20
+    min_score: float = 0.5
+    ttl: CacheTTL = field(default_factory=CacheTTL)
+    acousticbrainz: bool = True
+    cover_art: bool = True
+    back_cover: bool = True
+    art_max_px: int = 1024
+
+
+def make_limiters(
+    settings: Settings, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+) -> dict[str, RateLimiter]:
+    """One limiter per service at the configured rates, to share between sessions."""
+    return {
+        "acoustid": RateLimiter(settings.acoustid_rate, clock=clock, sleep=sleep),
+        "musicbrainz": RateLimiter(settings.musicbrainz_rate, clock=clock, sleep=sleep),
+        "acousticbrainz": RateLimiter(settings.acousticbrainz_rate, clock=clock, sleep=sleep),
+        "coverart": RateLimiter(settings.coverart_rate, clock=clock, sleep=sleep),
+    }
+
+
+class Identifier:
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None,
+        options: IdentifyOptions | None = None,
+        *,
+        limiters: Mapping[str, RateLimiter] | None = None,
+        clock: Clock = time.monotonic,
+        sleep: Sleep = asyncio.sleep,
+        rng: random.Random | None = None,
+    ):
+        self.settings = settings
+        self.options = options or IdentifyOptions()
+        self.cache = IdentifyCache(db, self.options.ttl)
+        rng = rng or random.Random()
+        key = settings.acoustid_api_key or None
+        shared = limiters if limiters is not None else make_limiters(settings, clock=clock, sleep=sleep)
+
+        def client(name: str, url: str, rate: float, *, redirects: bool = False) -> ServiceClient:
+            return ServiceClient(
+                name,
+                url,
+                rate=rate,
+                user_agent=settings.user_agent,
+                timeout_s=self.options.timeout_s,
+                retry=self.options.retry,
+                breaker_threshold=self.options.breaker_threshold,
+                clock=clock,
+                sleep=sleep,
+                rng=rng,
+                secret=key,
+                follow_redirects=redirects,
+                limiter=shared[name],
+            )
+
+        self.http = {
+            "acoustid": client("acoustid", settings.acoustid_url, settings.acoustid_rate),
+            "musicbrainz": client("musicbrainz", settings.musicbrainz_url, settings.musicbrainz_rate),
+            "acousticbrainz": client("acousticbrainz", settings.acousticbrainz_url, settings.acousticbrainz_rate),
+            "coverart": client("coverart", settings.coverart_url, settings.coverart_rate, redirects=True),
+        }
+        linger = self.options.batch_linger_s
+        self.acoustid = (
+            AcoustIDClient(
+                self.http["acoustid"],
+                key,
+                batch_size=self.options.acoustid_batch_size,
+                linger_s=linger,
+                min_score=self.options.min_score,
+            )
+            if key
+            else None
+        )
+        self.musicbrainz = MusicBrainzClient(self.http["musicbrainz"])
+        self.acousticbrainz = AcousticBrainzClient(self.http["acousticbrainz"], linger_s=linger)
+        self.coverart = CoverArtClient(self.http["coverart"])
+        self._inflight: dict[tuple[str, str], asyncio.Future[Any]] = {}
+        self._announced: set[str] = set()
+
+    async def __aenter__(self) -> Identifier:
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.aclose()
+
+    async def aclose(self) -> None:
+        if self.acoustid is not None:
+            await self.acoustid.aclose()
+        await self.acousticbrainz.aclose()
+        for http in self.http.values():
+            await http.aclose()
+
+    # --- the work ---------------------------------------------------------------------------
+
+    async def identify_album(self, group: AlbumGroup) -> AlbumIdentification:
+        """Identify one album group; network faults end as warnings and pending passages."""
+        return await AlbumRun(self, group).run()
+
+    def drain_cache(self) -> CacheWrites:
+        """Answers fetched but not yet handed out with a result (write them with ``write_cache``)."""
+        return self.cache.drain()
+
+    def stats(self) -> dict[str, dict[str, Any]]:
+        out = {}
+        for name, http in self.http.items():
+            entry = http.stats.as_dict()
+            entry["cache_hits"] = self.cache.hits[name]
+            entry["available"] = http.available
+            out[name] = entry
+        return out
+
+    @property
+    def has_acoustid_key(self) -> bool:
+        return self.acoustid is not None
+
+    # --- warnings ---------------------------------------------------------------------------
+
+    def announce(self, code: ErrorCode, message: str, *, once: str) -> IdentifyWarning | None:
+        """A session-wide warning, the first time only."""
+        if once in self._announced:
+            return None
+        self._announced.add(once)
+        return IdentifyWarning(code, message, None)
+
+    def failure_warning(self, service: str, exc: ServiceError, path: str | None) -> IdentifyWarning | None:
+        """The warning for a failed operation: per file while the service is up, once when it is given up."""
+        label = _LABEL[service]
+        if isinstance(exc, ServiceUnavailable) or not self.http[service].available:
+            reason = self.http[service].unavailable_reason or exc.detail
+            return self.announce(
+                ErrorCode.SERVICE_UNAVAILABLE,
+                f"{label} is unavailable for the rest of this import ({reason}); "
+                "files that need it stay pending and are identified by a later import",
+                once=f"unavailable:{service}",
+            )
+        code = _RATE_CODE.get(service) if exc.kind == "rate_limit" else None
+        return IdentifyWarning(code or _NETWORK_CODE[service], f"{label}: {exc.detail}", path)
+
+    # --- cached, shared lookups -------------------------------------------------------------
+
+    async def _once(self, kind: str, key: str, fetch: Callable[[], Awaitable[T]]) -> T:
+        """Concurrent asks for the same thing share one request."""
+        fut = self._inflight.get((kind, key))
+        if fut is not None:
+            return await asyncio.shield(fut)
+        fut = asyncio.get_running_loop().create_future()
+        self._inflight[(kind, key)] = fut
+        try:
+            value = await fetch()
+        except Exception as exc:
+            fut.set_exception(exc)
+            fut.exception()  # retrieved: nobody else may be waiting
+            raise
+        except BaseException:
+            fut.cancel()
+            raise
+        else:
+            fut.set_result(value)
+            return value
+        finally:
+            del self._inflight[(kind, key)]
+
+    async def acoustid_lookup(
+        self, items: Sequence[LookupItem]
+    ) -> dict[LookupItem, tuple[AcoustIDCandidate, ...] | BaseException]:
+        assert self.acoustid is not None
+        out: dict[LookupItem, tuple[AcoustIDCandidate, ...] | BaseException] = {}
+        missing = []
+        for item in items:
+            cached = self.cache.acoustid(lookup_key(*item))
+            if cached is None:
+                missing.append(item)
+            else:
+                out[item] = cached
+        if missing:
+            answers = await self.acoustid.lookup_many(missing)
+            for item, answer in answers.items():
+                if not isinstance(answer, BaseException):
+                    self.cache.put_acoustid(lookup_key(*item), answer)
+                out[item] = answer
+        return out
+
+    async def release(self, mbid: str) -> ReleaseDoc | None:
+        """The whole release (cache, else one request, plus a browse if the lookup was cut short)."""
+        cached = self.cache.musicbrainz(mbid, "release")
+        if cached is MISS:
+            return None
+        if isinstance(cached, dict):
+            return parse_release(cached, cached.get("wkmp-browsed") or ())
+
+        async def fetch() -> ReleaseDoc | None:
+            try:
+                doc = trim_release(await self.musicbrainz.release(mbid))
+            except NotFound:
+                self.cache.put_miss("musicbrainz", mbid, "release not found")
+                return None
+            parsed = parse_release(doc)
+            if not parsed.complete:
+                browsed = [trim_recording(r) for r in await self.musicbrainz.browse_release_recordings(mbid)]
+                doc["wkmp-browsed"] = browsed
+                parsed = parse_release(doc, browsed)
+            self.cache.put_musicbrainz(mbid, "release", doc)
+            for rec in recordings_of_release(doc):
+                self.cache.put_musicbrainz(rec["id"], "recording", rec, overwrite=False)
+                for rel in rec.get("relations") or ():
+                    work = rel.get("work") or {}
+                    if rel.get("type") == "performance" and work.get("id"):
+                        self.cache.put_musicbrainz(work["id"], "work", work, overwrite=False)
+            return parsed
+
+        return await self._once("release", mbid, fetch)
+
+    async def recording(self, mbid: str) -> dict[str, Any] | None:
+        cached = self.cache.musicbrainz(mbid, "recording")
+        if cached is MISS:
+            return None
+        if isinstance(cached, dict):
+            return cached
+
+        async def fetch() -> dict[str, Any] | None:
+            try:
+                doc = trim_recording(await self.musicbrainz.recording(mbid))
+            except NotFound:
+                self.cache.put_miss("musicbrainz", mbid, "recording not found")
+                return None
+            self.cache.put_musicbrainz(mbid, "recording", doc)
+            return doc
+
+        return await self._once("recording", mbid, fetch)
+
+    async def high_level(self, mbids: Sequence[str]) -> dict[str, dict[str, Any] | BaseException | None]:
+        out: dict[str, dict[str, Any] | BaseException | None] = {}
+        missing = []
+        for mbid in dict.fromkeys(mbids):
+            cached = self.cache.acousticbrainz(mbid)
+            if cached is MISS:
+                out[mbid] = None
+            elif isinstance(cached, dict):
+                out[mbid] = cached
+            else:
+                missing.append(mbid)
+        if missing:
+            for mbid, answer in (await self.acousticbrainz.high_level_many(missing)).items():
+                if not isinstance(answer, BaseException):
+                    self.cache.put_acousticbrainz(mbid, answer)
+                out[mbid] = answer
+        return out
+
+    async def cover_listing(self, release_mbid: str) -> list[CaaImage]:
+        cached = self.cache.coverart(release_mbid)
+        if cached is MISS:
+            return []
+        if isinstance(cached, list):
+            return cached
+
+        async def fetch() -> list[CaaImage]:
+            try:
+                images = await self.coverart.listing(release_mbid)
+            except NotFound:
+                self.cache.put_miss("coverart", release_mbid, "no cover art")
+                return []
+            self.cache.put_coverart(release_mbid, images)
+            return images
+
+        return await self._once("coverart", release_mbid, fetch)
