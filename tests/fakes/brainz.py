@@ -12,6 +12,7 @@ the images are real JPEGs (1500 px originals, 1200 px thumbnails). No art: 404.
 
 from __future__ import annotations
 
+import functools
 import io
 import re
 from typing import Any
@@ -73,9 +74,11 @@ class FakeAcousticBrainz(FakeService):
         return Response.json({"message": "Not found"}, status=404)
 
 
-def _jpeg(size: int, color: tuple[int, int, int]) -> bytes:
+@functools.cache
+def _jpeg(size: int) -> bytes:
+    """One image per size, made once: encoding in a request would stall the server's timing."""
     buf = io.BytesIO()
-    Image.new("RGB", (size, size), color).save(buf, "JPEG", quality=80)
+    Image.new("RGB", (size, size), (120, 80, 200)).save(buf, "JPEG", quality=80)
     return buf.getvalue()
 
 
@@ -86,7 +89,6 @@ class FakeCoverArt(FakeService):
     def __init__(self, world: World, *, rate: float | None = None, **kw: Any):
         super().__init__(rate=rate, unlimited=("/ia/",), **kw)  # /ia/ plays archive.org
         self.world = world
-        self._images: dict[str, bytes] = {}
 
     def handle(self, request: Request) -> Response:
         parts = request.path.strip("/").split("/")
@@ -133,8 +135,4 @@ class FakeCoverArt(FakeService):
             return Response(404, b"Not Found", {"Content-Type": "text/plain"})
         stem = name.removesuffix(".jpg")
         size = 1500 if "-" not in stem else int(stem.split("-")[1])
-        key = f"{mbid}/{stem}"
-        if key not in self._images:
-            shade = sum(map(ord, key)) % 200
-            self._images[key] = _jpeg(size, (shade, 80, 255 - shade))
-        return Response(200, self._images[key], {"Content-Type": "image/jpeg"})
+        return Response(200, _jpeg(size), {"Content-Type": "image/jpeg"})

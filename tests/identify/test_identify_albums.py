@@ -167,7 +167,7 @@ async def test_an_unknown_fingerprint_is_a_cached_no_match_until_it_expires(
 async def test_a_release_too_big_for_one_lookup_is_completed_by_a_browse(
     settings: Settings, db: Database, library: Library
 ) -> None:
-    with FakeServices(library.world, rates=Rates.fast(50.0), tolerance=0.3, max_tracks_in_lookup=5) as fakes:
+    with FakeServices(library.world, rates=Rates.fast(20.0), tolerance=0.5, max_tracks_in_lookup=5) as fakes:
         changed = replace(settings, **fakes.settings_changes())
         seeded = seed_files(db, [(f, False) for f in library.albums[8].files])
         (result,) = await run(changed, db, seeded)
@@ -185,7 +185,7 @@ async def test_a_release_too_big_for_one_lookup_is_completed_by_a_browse(
 
 async def test_a_mirror_without_bulk_lookups_is_asked_one_recording_at_a_time(settings: Settings, db: Database) -> None:
     library = build_library(4, 3, seed=5)
-    with FakeServices(library.world, rates=Rates.fast(50.0), tolerance=0.3, ab_bulk=False) as fakes:
+    with FakeServices(library.world, rates=Rates.fast(20.0), tolerance=0.5, ab_bulk=False) as fakes:
         changed = replace(settings, **fakes.settings_changes())
         seeded = seed_files(db, [(f, False) for f in library.albums[3].files])
         (result,) = await run(changed, db, seeded)

@@ -42,7 +42,7 @@ def small() -> Library:
 
 @pytest.fixture
 def services(small: Library) -> Iterator[FakeServices]:
-    with FakeServices(small.world, rates=Rates.fast(50.0), tolerance=0.3) as fakes:
+    with FakeServices(small.world, rates=Rates.fast(20.0), tolerance=0.5) as fakes:
         yield fakes
 
 

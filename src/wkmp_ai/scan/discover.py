@@ -21,7 +21,7 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor, Future
 
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.formats import sniff_file
+from wkmp_ai.scan.formats import sniff_file, sniff_names
 from wkmp_ai.scan.model import DiscoveredFile, Discovery, OtherFile, ScanWarning
 from wkmp_ai.scan.pool import default_workers, process_pool
 from wkmp_ai.scan.walk import Walk
@@ -48,6 +48,8 @@ _OTHER_UNCHANGED = "\x00other-unchanged"  # known not to be audio, same size and
 
 def _verify_task(task: _Task, want_others: bool = False) -> list[_Outcome]:
     """Verify one task; runs in a worker process (or inline). Must stay picklable and pure."""
+    if not want_others and all(known is None for _, _, _, known in task):
+        return _verify_new(task)
     out: list[_Outcome] = []
     append = out.append
     for folder_index, (folder, _, names, known) in enumerate(task):
@@ -69,6 +71,15 @@ def _verify_task(task: _Task, want_others: bool = False) -> list[_Outcome]:
                 continue
             if fmt is not None or want_others:
                 append((folder_index, name_index, fmt or _OTHER, fst.st_size, fst.st_mtime_ns, None))  # type: ignore[union-attr]
+    return out
+
+
+def _verify_new(task: _Task) -> list[_Outcome]:
+    """:func:`_verify_task` for files nobody knows yet (the first scan's hot loop)."""
+    out: list[_Outcome] = []
+    for folder_index, (folder, _, names, _known) in enumerate(task):
+        prefix = folder + os.sep if folder != os.sep else folder
+        out.extend((folder_index, *found) for found in sniff_names(prefix, names))
     return out
 
 
@@ -168,9 +179,16 @@ def iter_discover(
             while in_flight and (len(in_flight) >= _MAX_PENDING or in_flight[0][1].done()):
                 done_task, future = in_flight.popleft()
                 yield from run.results(done_task, future.result())
+        # The walk is over: rather than wait, this process takes back the tasks no worker has
+        # started yet (the newest first) and verifies them itself.
         while in_flight:
-            done_task, future = in_flight.popleft()
-            yield from run.results(done_task, future.result())
+            last_task, last_future = in_flight[-1]
+            if last_future.cancel():
+                in_flight.pop()
+                yield from run.results(last_task, _verify_task(last_task, want_others))
+            else:
+                done_task, future = in_flight.popleft()
+                yield from run.results(done_task, future.result())
     finally:
         if own_pool and pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
