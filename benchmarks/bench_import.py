@@ -1,0 +1,210 @@
+"""Whole-import throughput, CPU/network overlap and memory, against the sequential analysis.
+
+    .venv/bin/python -m benchmarks.bench_import [--albums 20] [--tracks 10] [--seconds 180]
+    .venv/bin/python -m benchmarks.bench_import --memory     # peak RSS, 200 vs 2,000 files
+
+A library of albums × tracks files (3-minute tracks by default, cycling through five formats:
+FLAC, MP3, Ogg Vorbis, Opus, M4A/AAC) is generated once into benchmarks/out/ and reused. In one run:
+
+1. **W_seq** — ``wkmp-ai analyze --json`` over every file, one after another in one process: the
+   CPU work of the import with nothing overlapped. Its fingerprints also build the fake
+   MusicBrainz world, as the real AcoustID knows real recordings.
+2. **Import** — ``wkmp-ai import`` of the same library into a fresh database against the local fake
+   services at their real default rates (MusicBrainz 1/s, AcoustID 3/s, AcousticBrainz 1/s,
+   Cover Art Archive 5/s), with the peak RSS of the import's whole process tree sampled every
+   0.1 s.
+
+It prints the overlap ratio ``import wall ÷ (W_seq ÷ workers)`` (the goal is ≤ 1.15: hashing,
+identification and database writes hidden behind the CPU work), files/s, request counts and
+refusals, and the peak RSS. ``--memory`` imports 200 and 2,000 short files the same way
+(identification included) and compares their peak RSS (the goal: flat, and ≤ 600 MB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from tests.fakes import FakeServices, Rates
+from tests.fakes.world import Artist, Medium, Recording, Release, Track, World, mbid
+from tests.ingest.library import tag
+from tests.synth import FORMATS, concat, music_like, silence, write_audio
+
+from wkmp_ai.ingest.pipeline import worker_count
+from wkmp_ai.params import defaults
+
+OUT = Path(__file__).resolve().parent / "out"
+CYCLE = ("flac", "mp3", "ogg", "opus", "m4a")
+WKMP = [sys.executable, "-m", "wkmp_ai"]
+
+
+def make_library(root: Path, albums: int, tracks: int, seconds: float) -> list[Path]:
+    """Generate (or reuse) the library; return its files in path order."""
+    stamp = root / ".complete"
+    if not stamp.exists():
+        shutil.rmtree(root, ignore_errors=True)
+        started = time.monotonic()
+        for a in range(albums):
+            for t in range(tracks):
+                fmt = CYCLE[(a * tracks + t) % len(CYCLE)]
+                sr = 48000 if fmt == "opus" else 44100
+                signal = concat(silence(0.5, sr=sr), music_like(seconds, sr=sr, seed=a * 1000 + t), silence(1, sr=sr))
+                path = root / f"Artist {a:02d}/Album {a:02d}/{t + 1:02d} Song {t + 1}{FORMATS[fmt].suffix}"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                write_audio(path, signal, sr=sr, fmt=fmt)
+                tag(
+                    path,
+                    title=f"Song {a}-{t + 1}",
+                    artist=f"Artist {a:02d}",
+                    album=f"Album {a:02d}",
+                    tracknumber=str(t + 1),
+                )
+        stamp.write_text(f"{albums}x{tracks}x{seconds}")
+        print(f"generated {albums * tracks} files in {time.monotonic() - started:.0f} s", file=sys.stderr)
+    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix != ".jpg")
+
+
+def analyse_sequentially(files: list[Path]) -> tuple[float, list[dict[str, Any]]]:
+    started = time.monotonic()
+    out = subprocess.run([*WKMP, "analyze", "--json", *map(str, files)], capture_output=True, text=True, check=True)
+    wall = time.monotonic() - started
+    return wall, [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
+
+
+def world_from(root: Path, analyses: list[dict[str, Any]]) -> World:
+    """Recordings whose fingerprints are the ones the analysis computed; one release per folder."""
+    world = World()
+    by_folder: dict[str, list[Recording]] = {}
+    for doc in analyses:
+        rel = Path(doc["path"]).resolve().relative_to(root).as_posix()
+        folder = rel.rpartition("/")[0]
+        artist = Artist(mbid("bench-artist", folder), folder.split("/")[0], folder.split("/")[0])
+        for n, passage in enumerate(doc["passages"]):
+            rec = Recording(
+                mbid("bench-rec", rel, n),
+                f"{rel} {n}",
+                round((passage["end_s"] - passage["start_s"]) * 1000),
+                [artist],
+                [],
+                passage["fingerprint"] or "",
+                mbid("bench-acoustid", rel, n),
+            )
+            by_folder.setdefault(folder, []).append(world.add_recording(rec))
+    for folder, recs in by_folder.items():
+        artist = recs[0].artists[0]
+        tracks = [Track(mbid("bench-track", r.mbid), i, r.title, r.length_ms, r) for i, r in enumerate(recs, 1)]
+        world.add_release(
+            Release(
+                mbid("bench-release", folder),
+                folder.split("/")[1],
+                "2000-01-01",
+                "GB",
+                [artist],
+                mbid("bench-rg", folder),
+                folder.split("/")[1],
+                [Medium(1, "CD", tracks)],
+            )
+        )
+    return world
+
+
+def run_import(root: Path, fakes: FakeServices, xdg: Path) -> tuple[float, int, dict[str, Any]]:
+    """Import ``root`` in a fresh process; return wall time, peak RSS of its process tree, summary."""
+    for stale in root.glob("wkmp.db*"):
+        stale.unlink()
+    changes = fakes.settings_changes()
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(xdg),
+        "ACOUSTID_API_KEY": changes.pop("acoustid_api_key"),
+        **{f"WKMP_{k.upper()}": str(v) for k, v in changes.items()},
+    }
+    started = time.monotonic()
+    proc = subprocess.Popen(
+        [*WKMP, "import", str(root), "--root", str(root), "--json"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    peak = 0
+    parent = psutil.Process(proc.pid)
+    while proc.poll() is None:
+        try:
+            tree = [parent, *parent.children(recursive=True)]
+            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+        except psutil.Error:
+            pass
+        time.sleep(0.1)
+    wall = time.monotonic() - started
+    out = proc.stdout.read() if proc.stdout else ""
+    if proc.returncode != 0:
+        raise SystemExit(f"import failed with exit code {proc.returncode}")
+    return wall, peak, json.loads(out)
+
+
+def throughput(args: argparse.Namespace) -> None:
+    root = OUT / f"library-{args.albums}x{args.tracks}x{int(args.seconds)}"
+    files = make_library(root, args.albums, args.tracks, args.seconds)
+    workers = worker_count(defaults())
+    print(f"library: {len(files)} files in {args.albums} folders, {args.seconds:.0f} s each, formats {CYCLE}")
+    w_seq, analyses = analyse_sequentially(files)
+    print(f"W_seq (wkmp-ai analyze --json, sequential, one process): {w_seq:.1f} s ({w_seq / len(files):.2f} s/file)")
+    world = world_from(root, analyses)
+    with tempfile.TemporaryDirectory() as xdg, FakeServices(world, rates=Rates()) as fakes:
+        wall, peak, summary = run_import(root, fakes, Path(xdg))
+        counts, refused = fakes.counts(), fakes.throttled()
+    ideal = w_seq / workers
+    print(
+        f"import: {wall:.1f} s wall, {summary['files_processed']} files, {summary['passages_created']} passages, "
+        f"{summary['files_identified']} identified, state {summary['state']}"
+    )
+    print(f"requests: {counts}  refused: {refused}")
+    print(f"throughput: {len(files) / wall:.2f} files/s")
+    print(f"peak RSS of the import (all processes): {peak / 2**20:.0f} MB")
+    print(
+        f"overlap ratio: import ÷ (W_seq ÷ {workers} workers) = {wall:.1f} ÷ {ideal:.1f} = {wall / ideal:.3f}"
+        "  (goal ≤ 1.15)"
+    )
+
+
+def memory(args: argparse.Namespace) -> None:
+    peaks = {}
+    for count in (200, 2000):
+        albums = count // 10
+        root = OUT / f"memory-{albums}x10x20"
+        files = make_library(root, albums, 10, 20.0)
+        _w, analyses = analyse_sequentially(files)
+        world = world_from(root, analyses)
+        with tempfile.TemporaryDirectory() as xdg, FakeServices(world, rates=Rates.fast(200.0)) as fakes:
+            wall, peak, summary = run_import(root, fakes, Path(xdg))
+        peaks[count] = peak
+        print(f"{count} files: {wall:.1f} s, peak RSS {peak / 2**20:.0f} MB, state {summary['state']}")
+    print(f"peak RSS 2,000 ÷ 200 files: {peaks[2000] / peaks[200]:.3f}  (goal: flat, both ≤ 600 MB)")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--albums", type=int, default=20)
+    parser.add_argument("--tracks", type=int, default=10)
+    parser.add_argument("--seconds", type=float, default=180.0)
+    parser.add_argument("--memory", action="store_true", help="compare peak RSS of 200- and 2,000-file imports")
+    args = parser.parse_args()
+    OUT.mkdir(exist_ok=True)
+    (memory if args.memory else throughput)(args)
+
+
+if __name__ == "__main__":
+    main()
