@@ -133,8 +133,11 @@ class FingerprintScheduler:
 
     def boundary(self, native_start: int) -> None:
         last = len(self.starts) - 1
-        if last > 0 and not self._long[last]:  # the candidate that just ended is short: it merges back
-            self._contexts[self.starts[last]].drop()
+        if last >= 0 and not self._long[last]:  # the candidate that just ended now has its final length
+            if native_start - self.starts[last] >= self.min_passage:
+                self._mark_long(last)
+            elif last > 0:  # short: it merges into the passage before it
+                self._contexts[self.starts[last]].drop()
         self.starts.append(native_start)
         self._long.append(False)
         self._open(native_start)
@@ -144,18 +147,20 @@ class FingerprintScheduler:
         if not self.starts:
             return
         last = len(self.starts) - 1
-        if self._long[last] or native_sample - self.starts[last] < self.min_passage:
-            return
-        earlier_long = any(self._long[:last])
-        self._long[last] = True
-        if last == 0:
+        if not self._long[last] and native_sample - self.starts[last] >= self.min_passage:
+            self._mark_long(last)
+
+    def _mark_long(self, index: int) -> None:
+        earlier_long = any(self._long[:index])
+        self._long[index] = True
+        if index == 0:
             return
         if earlier_long:  # a new passage starts here: the previous one is complete
             if self._group is not None:
                 self._contexts[self._group].close()
-            self._group = self.starts[last]
+            self._group = self.starts[index]
         else:  # the first long candidate: the short ones before it merge forward into passage 0
-            self._contexts[self.starts[last]].drop()
+            self._contexts[self.starts[index]].drop()
 
     # --- results ----------------------------------------------------------------------------
     def results(self, passages: list[tuple[int, int]], *, silent: bool) -> list[FingerprintResult]:
