@@ -70,10 +70,15 @@ class Block:
 
 @dataclass
 class DecodeProblems:
+    """What went wrong while decoding, in a form a user can act on."""
+
     bad_packets: int = 0
     first_error_s: float | None = None
     first_message: str = ""
     gave_up: bool = False
+    missing_s: float = 0.0  # audio the timestamps say was skipped (damaged data the demuxer stepped over)
+    first_gap_s: float | None = None
+    short_by_s: float = 0.0  # how much less audio than the file declares
 
     def note(self, at_s: float, message: str) -> None:
         self.bad_packets += 1
@@ -81,10 +86,26 @@ class DecodeProblems:
             self.first_error_s = at_s
             self.first_message = message
 
+    def note_gap(self, at_s: float, seconds: float) -> None:
+        self.missing_s += seconds
+        if self.first_gap_s is None:
+            self.first_gap_s = at_s
+
+    def __bool__(self) -> bool:
+        return bool(self.bad_packets or self.gave_up or self.missing_s > 0 or self.short_by_s > 0)
+
     def describe(self) -> str:
-        where = f"{self.first_error_s:.3f} s" if self.first_error_s is not None else "the start"
-        tail = "; the rest of the file was given up" if self.gave_up else ""
-        return f"{self.bad_packets} undecodable packet(s) from {where} ({self.first_message}){tail}"
+        parts = []
+        if self.bad_packets:
+            where = f"{self.first_error_s:.3f} s" if self.first_error_s is not None else "the start"
+            parts.append(f"{self.bad_packets} undecodable packet(s) from {where} ({self.first_message})")
+        if self.gave_up:
+            parts.append("the rest of the file was given up")
+        if self.missing_s > 0:
+            parts.append(f"{self.missing_s:.3f} s of damaged audio skipped from {self.first_gap_s:.3f} s")
+        if self.short_by_s > 0:
+            parts.append(f"{self.short_by_s:.3f} s less audio than the file declares (truncated?)")
+        return "; ".join(parts)
 
 
 def _to_float(native: np.ndarray, fmt: str, channels: int) -> np.ndarray:
@@ -214,10 +235,16 @@ class AudioDecoder:
             stores, pending = [], 0
             return block
 
+        expected: int | None = None  # where, by the timestamps, the next frame should start
         for frame in self._frames():
             n = frame.samples
             if n == 0:
                 continue
+            if frame.pts is not None and frame.time_base is not None:
+                position = round(frame.pts * frame.time_base * rate)
+                if expected is not None and position - expected > rate // 500:  # more than 2 ms missing
+                    self.problems.note_gap(self.duration_s, (position - expected) / rate)
+                expected = position + n
             if conform is None and frame.sample_rate == rate and frame.layout.nb_channels == channels:
                 items = (frame,)
             else:
@@ -252,6 +279,10 @@ class AudioDecoder:
         if self.frames_decoded == 0:
             detail = self.problems.first_message or "the stream holds no samples"
             raise IngestError(ErrorCode.DECODE_ERROR, f"no audio could be decoded: {detail}", path=str(self.path))
+        declared = info.duration_hint_s
+        short = (declared or 0.0) - self.duration_s - self.problems.missing_s
+        if declared is not None and short > max(0.5, 0.01 * declared):
+            self.problems.short_by_s = short
         yield emit(True)
 
     def fingerprint_samples(self, block: Block) -> tuple[int, np.ndarray]:

@@ -130,6 +130,8 @@ class FrameAnalyzer:
         n = pcm.shape[1]
         self.total_samples += n
         mono = _mono(pcm)
+        if n == 0:
+            return np.zeros(0), mono
         if self._sos is not None:
             weighted, self._zi = sps.sosfilt(self._sos, mono, zi=self._zi)
         else:

@@ -158,6 +158,8 @@ class FlavorCollector:
 
     # --- native-rate hops -------------------------------------------------------------------
     def push(self, pcm: np.ndarray, mono: np.ndarray) -> None:
+        if pcm.shape[1] == 0:
+            return
         weighted, self._zi = sps.sosfilt(self._sos, pcm, axis=1, zi=self._zi)
         k_power = np.einsum("c,cn->n", self._weights, np.square(weighted, dtype=np.float64))
         mono64 = mono.astype(np.float64)
