@@ -144,7 +144,7 @@ from wkmp_ai.audio.analyze import analyze_file
 result = analyze_file(sys.argv[1], {}, flavor=sys.argv[2] == "1")
 print(len(result.passages), round(result.duration_s, 1))
 """
-BASE_SCRIPT = "import wkmp_ai.audio.analyze, wkmp_ai.audio.flavor; wkmp_ai.audio.flavor._essentia()"
+BASE_SCRIPT = "import wkmp_ai.audio.analyze, wkmp_ai.audio.flavor as f; f._WindowAnalyzer()"
 
 
 def _max_rss_mb(args: list[str]) -> tuple[float, str]:

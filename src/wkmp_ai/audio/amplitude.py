@@ -76,7 +76,7 @@ def rms_windows(env: Envelopes, start: int, end: int, window_ms: float) -> tuple
     if last <= first:  # a passage shorter than one hop: take the hops it touches
         first, last = start // hop, min(n_hops, max(start // hop + 1, -(-end // hop)))
     lengths = env.hop_lengths()[first:last].astype(np.float64)
-    energy = env.weighted_ms[first:last] * lengths
+    energy = env.weighted_ms[first:last].astype(np.float64) * lengths
     window = max(1, round(window_ms / 1000 / env.hop_s))
     window = min(window, max(1, len(energy)))
     cum_e = np.concatenate([[0.0], np.cumsum(energy)])

@@ -34,7 +34,7 @@ __all__ = ["FINGERPRINT_RATE", "AudioDecoder", "Block", "DecodeProblems", "Strea
 log = logging.getLogger(__name__)
 
 FINGERPRINT_RATE = 11025
-DEFAULT_BLOCK_FRAMES = 1 << 17
+DEFAULT_BLOCK_FRAMES = 1 << 16
 # After this many undecodable packets the rest of the file is given up on.
 MAX_BAD_PACKETS = 100
 QUICK_PROBE = {"probesize": "65536"}
