@@ -1,31 +1,34 @@
 """Benchmark of the audio analysis engine, as ratios against references measured in the same run.
 
-1. Per-file analysis (decode + fingerprint + segmentation + amplitude; flavor off) on 3-minute files
-   in 5 formats, against ``fpcalc`` (default 120 s) on the same files. Target: ≤ 2.0×.
-2. Flavor: extra seconds per 3-minute track when flavor is on. Target: ≤ 1.0 s (Essentia's
-   MusicExtractor, measured with ``--music-extractor``, takes 7–19 s here).
-3. Peak RSS analysing a 60-minute FLAC, from ``/usr/bin/time -v``. Target: ≤ 300 MB.
+1. Per-file analysis (decode + fingerprint + segmentation + amplitude; flavor off) on 3-minute
+   files in 5 formats, against ``fpcalc`` (its default 120 s) on the same files. Target ≤ 2.0×.
+   Also shown: decoding the whole file with PyAV and nothing else — the floor any analysis that
+   must hear the whole file stands on (fpcalc decodes only 120 s of it).
+2. Flavor: extra seconds per 3-minute track with flavor on. Target ≤ 1.0 s on one core
+   (Essentia's MusicExtractor, ``--music-extractor``, takes 7–19 s a track here).
+3. Peak RSS analysing a 60-minute FLAC, from ``/usr/bin/time -v``. Target ≤ 300 MB.
 
-Run: ``.venv/bin/python benchmarks/bench_analysis.py [--repeat 5] [--skip-rss] [--music-extractor]``.
-Medians are quoted. ``fpcalc`` is timed as a process (that is how it is used); our analysis is timed
-in-process (that is how the import pool runs it). ``fpcalc`` on a 1 s file is printed too, so the
-share of its time that is process start-up can be seen.
+Run: ``.venv/bin/python benchmarks/bench_analysis.py [--repeat 7] [--skip-rss] [--music-extractor]``.
+Runs of the tools alternate and medians are quoted, wall time and CPU time (CPU time is what a
+pool with one worker per core pays, and it is less disturbed by other load on the machine).
+``fpcalc`` is timed as a process, as it is used; our analysis in-process, as the import pool runs it.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
-import numpy as np
+import av
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -36,35 +39,34 @@ from wkmp_ai.audio.analyze import analyze_file  # noqa: E402
 
 FORMATS = ("wav", "flac", "mp3", "ogg", "m4a")
 SR = 44100
+Timing = tuple[float, float]  # (wall, CPU) seconds
 
 
-def _median_time(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
-def _fpcalc(path: Path, length: int = 120) -> None:
-    subprocess.run(["fpcalc", "-length", str(length), str(path)], check=True, capture_output=True)
-
-
-def _timed_fpcalc(path: Path) -> tuple[float, float]:
-    """(wall, CPU) seconds of one fpcalc run; CPU from the children's rusage."""
+def _fpcalc(path: Path, length: int = 120) -> Timing:
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    _fpcalc(path)
+    subprocess.run(["fpcalc", "-length", str(length), str(path)], check=True, capture_output=True)
     wall = time.perf_counter() - start
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
-def _timed_ours(path: Path, *, flavor: bool = False) -> tuple[float, float]:
+def _in_process(fn: Callable[[], object]) -> Timing:
     start, cpu = time.perf_counter(), time.process_time()
-    analyze_file(path, {}, flavor=flavor)
+    fn()
     return time.perf_counter() - start, time.process_time() - cpu
+
+
+def _decode_only(path: Path) -> None:
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        stream.codec_context.thread_count = 1
+        for _ in container.decode(stream):
+            pass
+
+
+def _medians(samples: list[Timing]) -> Timing:
+    return statistics.median(s[0] for s in samples), statistics.median(s[1] for s in samples)
 
 
 def make_files(folder: Path, per_format: int) -> dict[str, list[Path]]:
@@ -77,74 +79,62 @@ def make_files(folder: Path, per_format: int) -> dict[str, list[Path]]:
 
 
 def bench_speed(files: dict[str, list[Path]], repeat: int) -> None:
-    analyze_file(files["flac"][0], {}, flavor=False)  # warm the imports and libraries once
-    _fpcalc(files["flac"][0])
-    print("\n== Per-file analysis (flavor off) vs fpcalc -length 120, 3-minute files ==")
-    print("runs alternate between the two tools; medians per file, then the median over a format's files")
-    print(
-        f"{'format':8} {'fpcalc s':>9} {'ours s':>8} {'ratio':>6} {'fpcalc cpu':>11} {'ours cpu':>9} {'cpu ratio':>9}"
-    )
-    totals = {"ref": 0.0, "ours": 0.0, "ref_cpu": 0.0, "ours_cpu": 0.0}
+    first = files["flac"][0]
+    analyze_file(first, {}, flavor=False)  # warm imports and libraries once
+    _fpcalc(first)
+    print("\n== 1. Per-file analysis (flavor off) vs fpcalc -length 120, 3-minute files ==")
+    print("medians over alternating runs; 'decode' = PyAV decoding the whole file, nothing else")
+    header = f"{'format':7} {'fpcalc':>7} {'ours':>7} {'ratio':>6} | {'cpu: fpcalc':>11} {'ours':>6} {'ratio':>6}"
+    print(f"{header} | {'decode':>7}")
+    sums = [0.0] * 5
     for fmt, paths in files.items():
-        rows = []
+        ref: list[Timing] = []
+        ours: list[Timing] = []
+        floor: list[Timing] = []
         for path in paths:
-            ref, ours = [], []
             for _ in range(repeat):
-                ref.append(_timed_fpcalc(path))
-                ours.append(_timed_ours(path))
-            rows.append(
-                [
-                    statistics.median(r[0] for r in ref),
-                    statistics.median(o[0] for o in ours),
-                    statistics.median(r[1] for r in ref),
-                    statistics.median(o[1] for o in ours),
-                ]
-            )
-        ref_w, ours_w, ref_c, ours_c = (statistics.median(row[k] for row in rows) for k in range(4))
-        totals["ref"] += ref_w
-        totals["ours"] += ours_w
-        totals["ref_cpu"] += ref_c
-        totals["ours_cpu"] += ours_c
-        print(
-            f"{fmt:8} {ref_w:9.3f} {ours_w:8.3f} {ours_w / ref_w:6.2f} "
-            f"{ref_c:11.3f} {ours_c:9.3f} {ours_c / ref_c:9.2f}"
-        )
-    print(
-        f"{'all':8} {totals['ref']:9.3f} {totals['ours']:8.3f} {totals['ours'] / totals['ref']:6.2f} "
-        f"{totals['ref_cpu']:11.3f} {totals['ours_cpu']:9.3f} {totals['ours_cpu'] / totals['ref_cpu']:9.2f}"
-        "   (sums of the format medians)"
-    )
+                ref.append(_fpcalc(path))
+                ours.append(_in_process(lambda p=path: analyze_file(p, {}, flavor=False)))
+                floor.append(_in_process(lambda p=path: _decode_only(p)))
+        (rw, rc), (ow, oc), (dw, _) = _medians(ref), _medians(ours), _medians(floor)
+        for i, v in enumerate((rw, ow, rc, oc, dw)):
+            sums[i] += v
+        print(f"{fmt:7} {rw:7.3f} {ow:7.3f} {ow / rw:6.2f} | {rc:11.3f} {oc:6.3f} {oc / rc:6.2f} | {dw:7.3f}")
+    rw, ow, rc, oc, dw = sums
+    print(f"{'all':7} {rw:7.3f} {ow:7.3f} {ow / rw:6.2f} | {rc:11.3f} {oc:6.3f} {oc / rc:6.2f} | {dw:7.3f}  (sums)")
     with tempfile.TemporaryDirectory() as tmp:
         tiny = write_audio(Path(tmp) / "tiny.flac", music_like(10.0, sr=SR), sr=SR, fmt="flac")
-        startup = _median_time(lambda: _fpcalc(tiny, 8), repeat)
-    print(f"fpcalc -length 8 on a 10 s file (mostly process start-up): {startup:.3f} s")
+        startup = _medians([_fpcalc(tiny, 8) for _ in range(repeat)])
+    print(f"fpcalc -length 8 on a 10 s file (mostly its start-up): {startup[0]:.3f} s wall, {startup[1]:.3f} s CPU")
 
 
 def bench_flavor(paths: list[Path], repeat: int, music_extractor: bool) -> None:
-    print("\n== Flavor: extra time per 3-minute track (flavor on − flavor off), medians ==")
-    analyze_file(paths[0], {}, flavor=True)  # import Essentia once
+    print("\n== 2. Flavor: extra time per 3-minute track (flavor on minus flavor off), medians ==")
+    analyze_file(paths[0], {}, flavor=True)  # load Essentia once
     extra = []
     for path in paths:
-        on = _median_time(lambda p=path: analyze_file(p, {}, flavor=True), repeat)
-        off = _median_time(lambda p=path: analyze_file(p, {}, flavor=False), repeat)
-        extra.append(on - off)
-        print(f"{path.name:12} on {on:.3f} s, off {off:.3f} s, flavor {on - off:.3f} s")
-    print(f"flavor per 3-minute track: median {statistics.median(extra):.3f} s (target ≤ 1.0 s)")
+        on = _medians([_in_process(lambda p=path: analyze_file(p, {}, flavor=True)) for _ in range(repeat)])
+        off = _medians([_in_process(lambda p=path: analyze_file(p, {}, flavor=False)) for _ in range(repeat)])
+        extra.append((on[0] - off[0], on[1] - off[1]))
+        flavor_s = f"flavor {on[0] - off[0]:.3f} s ({on[1] - off[1]:.3f} s CPU)"
+        print(f"{path.name:12} on {on[0]:.3f} s, off {off[0]:.3f} s: {flavor_s}")
+    wall, cpu = _medians(extra)
+    print(f"flavor per 3-minute track: {wall:.3f} s wall, {cpu:.3f} s CPU (target ≤ 1.0 s)")
     if music_extractor:
         import essentia.standard as es
 
         start = time.perf_counter()
         es.MusicExtractor()(str(paths[0]))
-        print(f"reference: Essentia MusicExtractor on {paths[0].name}: {time.perf_counter() - start:.2f} s")
+        print(f"reference, same run: Essentia MusicExtractor on {paths[0].name}: {time.perf_counter() - start:.2f} s")
 
 
 RSS_SCRIPT = """
 import sys
 from wkmp_ai.audio.analyze import analyze_file
 result = analyze_file(sys.argv[1], {}, flavor=sys.argv[2] == "1")
-print(len(result.passages), round(result.duration_s, 1))
+print(len(result.passages), "passages,", round(result.duration_s, 1), "s")
 """
-BASE_SCRIPT = "import wkmp_ai.audio.analyze, wkmp_ai.audio.flavor; wkmp_ai.audio.flavor._essentia()"
+BASE_SCRIPT = "import wkmp_ai.audio.analyze, wkmp_ai.audio.flavor as f; f._WindowAnalyzer()"
 
 
 def _max_rss_mb(args: list[str]) -> tuple[float, str]:
@@ -155,32 +145,36 @@ def _max_rss_mb(args: list[str]) -> tuple[float, str]:
 
 
 def bench_rss(folder: Path) -> None:
-    print("\n== Peak RSS analysing a 60-minute FLAC (/usr/bin/time -v) ==")
+    print("\n== 3. Peak RSS analysing a 60-minute FLAC (/usr/bin/time -v, 'Maximum resident set size') ==")
+    if not Path("/usr/bin/time").exists():
+        print("skipped: /usr/bin/time is missing (apt-get install time)")
+        return
     path = write_long_flac(folder / "hour.flac", minutes=60, sr=SR)
-    print(f"file: {path.stat().st_size / 1e6:.0f} MB, 60 min, 44.1 kHz stereo")
+    print(f"file: {path.stat().st_size / 1e6:.0f} MB, 60 min, 44.1 kHz stereo 16-bit")
     base, _ = _max_rss_mb([sys.executable, "-c", BASE_SCRIPT])
-    print(f"interpreter + numpy/scipy/PyAV/Essentia imported, no audio: {base:.0f} MB")
+    print(f"interpreter with numpy, SciPy, PyAV and Essentia loaded, no audio: {base:.0f} MiB")
     for flavor in ("0", "1"):
+        start = time.perf_counter()
         rss, out = _max_rss_mb([sys.executable, "-c", RSS_SCRIPT, str(path), flavor])
         label = "flavor on " if flavor == "1" else "flavor off"
-        print(f"{label}: peak RSS {rss:.0f} MB (passages, duration: {out})  target ≤ 300 MB")
+        print(f"{label}: peak RSS {rss:.0f} MiB in {time.perf_counter() - start:.1f} s ({out}); target ≤ 300 MB")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--per-format", type=int, default=2)
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--music-extractor", action="store_true")
     args = parser.parse_args()
-    os.environ.setdefault("OMP_NUM_THREADS", "1")
-    np.seterr(all="ignore")
+    if shutil.which("fpcalc") is None:
+        sys.exit("fpcalc is needed as the reference (apt-get install libchromaprint-tools)")
     with tempfile.TemporaryDirectory(prefix="wkmp-bench-") as tmp:
         folder = Path(tmp)
         files = make_files(folder, args.per_format)
         bench_speed(files, args.repeat)
         bench_flavor(files["flac"] + files["mp3"], args.repeat, args.music_extractor)
-        if not args.skip_rss:
+        if not args.skip_rss:  # before any essentia.standard import, which would inflate the figures
             bench_rss(folder)
 
 

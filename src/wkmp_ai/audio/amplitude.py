@@ -36,12 +36,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+from scipy.ndimage import maximum_filter1d
 
 from wkmp_ai.audio.envelope import Envelopes
 
 __all__ = ["QUIET_PEAK_RMS", "AmplitudeResult", "analyze_range", "rms_windows"]
 
 QUIET_PEAK_RMS = 0.05
+HOLD_S = 0.5
+REFERENCE_PERCENTILE = 75
 CLIP_LEVEL = 0.99
 _TINY = 1e-12
 
@@ -73,7 +76,7 @@ def rms_windows(env: Envelopes, start: int, end: int, window_ms: float) -> tuple
     if last <= first:  # a passage shorter than one hop: take the hops it touches
         first, last = start // hop, min(n_hops, max(start // hop + 1, -(-end // hop)))
     lengths = env.hop_lengths()[first:last].astype(np.float64)
-    energy = env.weighted_ms[first:last] * lengths
+    energy = env.weighted_ms[first:last].astype(np.float64) * lengths
     window = max(1, round(window_ms / 1000 / env.hop_s))
     window = min(window, max(1, len(energy)))
     cum_e = np.concatenate([[0.0], np.cumsum(energy)])
@@ -122,8 +125,24 @@ def _fit_ramp(times: np.ndarray, values: np.ndarray, peak: float) -> tuple[float
     return best[0], best[2]
 
 
+def _hold(rms: np.ndarray, step_s: float) -> np.ndarray:
+    """The loudest level of the last HOLD_S at each point: fills the dips between beats and notes."""
+    size = max(1, round(HOLD_S / max(step_s, 1e-9)))
+    if size <= 1 or len(rms) < 2:
+        return rms
+    return maximum_filter1d(rms, size=size, origin=(size - 1) // 2, mode="nearest")
+
+
+def _reference_level(rms: np.ndarray, step_s: float) -> float:
+    if len(rms) == 0:
+        return 0.0
+    return float(np.percentile(_hold(rms, step_s), REFERENCE_PERCENTILE))
+
+
 def _ramp_end(rms: np.ndarray, times: np.ndarray, *, peak: float, low_db: float, high_gain: float, max_s: float):
     """End of the ramp at the start of ``rms`` (times ascending), with how it was found."""
+    if len(times) > 1:
+        rms = _hold(rms, float(times[1] - times[0]))
     low = peak * 10 ** (low_db / 20)
     high = max(peak * high_gain, low)
     t_low = _first_crossing(rms, times, low)
@@ -140,7 +159,10 @@ def _ramp_end(rms: np.ndarray, times: np.ndarray, *, peak: float, low_db: float,
         xs = np.concatenate([[t_low], times[inside], [t_high]])
         ys = np.concatenate([[low], rms[inside], [high]])
         end, model = _fit_ramp(xs, ys, peak)
-        end = max(end, t_high)
+        # A noisy envelope can make the fitted line too flat: the ramp is over, at the latest,
+        # when the level first reaches the reference.
+        t_full = _first_crossing(rms, times, peak)
+        end = max(min(end, t_full if t_full is not None else end), t_high)
     return float(end), {**info, "model": model, "ramp_end_s": round(float(end), 4)}
 
 
@@ -151,6 +173,7 @@ def analyze_range(env: Envelopes, start: int, end: int, params: Mapping[str, Any
     hop_first, hop_last = start // env.hop, max(start // env.hop + 1, -(-end // env.hop))
     clipped = bool(np.any(env.peak[hop_first:hop_last] >= CLIP_LEVEL))
     peak = float(rms.max()) if len(rms) else 0.0
+    reference = _reference_level(rms, env.hop_s)
     profile = tuple(round(float(v), 6) for v in rms[::window])
     interval = window * env.hop_s
     common = {"peak_rms": peak, "rms_profile": profile, "profile_interval_s": interval, "clipped": clipped}
@@ -167,7 +190,7 @@ def analyze_range(env: Envelopes, start: int, end: int, params: Mapping[str, Any
         ramp, info = _ramp_end(
             series,
             times,
-            peak=peak,
+            peak=reference,
             low_db=float(params[f"lead_{side}_threshold_db"]),
             high_gain=high_gain,
             max_s=limit,

@@ -129,16 +129,17 @@ class _Pipeline:
         if onset is not None and not self._onset_sent:
             self._onset_sent = True
             self.fingerprints.onset(onset)
-            if self.flavor is not None:
-                self.flavor.cut(onset)
         for boundary in boundaries:
             self.fingerprints.boundary(boundary)
-            if self.flavor is not None:
-                self.flavor.cut(boundary)
         safe = self.tracker.safe_sample
         self.fingerprints.safe(safe)
         if self.flavor is not None:
-            self.flavor.safe(safe)
+            # Flavor windows are cut only where a passage will start, so that merged short pieces
+            # (a beat, a click) do not chop the windows; none may straddle a start still undecided.
+            for start in self.fingerprints.take_passage_starts():
+                self.flavor.cut(start)
+            undecided = self.fingerprints.undecided_start
+            self.flavor.safe(safe if undecided is None else min(safe, undecided))
 
 
 def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = True) -> FileAnalysis:
@@ -161,8 +162,8 @@ def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = 
     segmentation = pipeline.tracker.segmentation(total, min_passage=pipeline.min_passage)
     fingerprints = pipeline.fingerprints.results(list(segmentation.passages), silent=segmentation.all_silent)
     warnings: list[AnalysisWarning] = []
-    if problems.bad_packets:
-        warnings.append(AnalysisWarning(ErrorCode.PARTIAL_DECODE, f"decoding stopped short: {problems.describe()}"))
+    if problems:
+        warnings.append(AnalysisWarning(ErrorCode.PARTIAL_DECODE, f"damaged audio: {problems.describe()}"))
     passages = []
     count = len(segmentation.passages)
     for index, ((start, end), fp) in enumerate(zip(segmentation.passages, fingerprints, strict=True)):
@@ -316,8 +317,8 @@ def analyze_amplitude(
         raise ValueError(f"start {start_s} s is at or beyond the end of the audio ({env.total_samples / rate:.3f} s)")
     result = analyze_range(env, start, end, params)
     warnings = []
-    if problems.bad_packets:
-        warnings.append(AnalysisWarning(ErrorCode.PARTIAL_DECODE, f"decoding stopped short: {problems.describe()}"))
+    if problems:
+        warnings.append(AnalysisWarning(ErrorCode.PARTIAL_DECODE, f"damaged audio: {problems.describe()}"))
     if result.quiet:
         warnings.append(AnalysisWarning(ErrorCode.QUIET_PASSAGE, QUIET_MESSAGE))
     if result.clipped:

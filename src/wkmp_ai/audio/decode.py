@@ -19,8 +19,8 @@ reported through :attr:`AudioDecoder.problems` (the caller turns it into a ``PAR
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
 
@@ -34,7 +34,7 @@ __all__ = ["FINGERPRINT_RATE", "AudioDecoder", "Block", "DecodeProblems", "Strea
 log = logging.getLogger(__name__)
 
 FINGERPRINT_RATE = 11025
-DEFAULT_BLOCK_FRAMES = 1 << 17
+DEFAULT_BLOCK_FRAMES = 1 << 16
 # After this many undecodable packets the rest of the file is given up on.
 MAX_BAD_PACKETS = 100
 QUICK_PROBE = {"probesize": "65536"}
@@ -62,6 +62,7 @@ class Block:
     fmt: str  # FFmpeg sample format of ``native``
     layout: str
     final: bool = False
+    frame: av.AudioFrame | None = field(default=None, repr=False)  # the same samples, for FFmpeg
 
     @property
     def frames(self) -> int:
@@ -70,10 +71,15 @@ class Block:
 
 @dataclass
 class DecodeProblems:
+    """What went wrong while decoding, in a form a user can act on."""
+
     bad_packets: int = 0
     first_error_s: float | None = None
     first_message: str = ""
     gave_up: bool = False
+    missing_s: float = 0.0  # audio the timestamps say was skipped (damaged data the demuxer stepped over)
+    first_gap_s: float | None = None
+    short_by_s: float = 0.0  # how much less audio than the file declares
 
     def note(self, at_s: float, message: str) -> None:
         self.bad_packets += 1
@@ -81,10 +87,26 @@ class DecodeProblems:
             self.first_error_s = at_s
             self.first_message = message
 
+    def note_gap(self, at_s: float, seconds: float) -> None:
+        self.missing_s += seconds
+        if self.first_gap_s is None:
+            self.first_gap_s = at_s
+
+    def __bool__(self) -> bool:
+        return bool(self.bad_packets or self.gave_up or self.missing_s > 0 or self.short_by_s > 0)
+
     def describe(self) -> str:
-        where = f"{self.first_error_s:.3f} s" if self.first_error_s is not None else "the start"
-        tail = "; the rest of the file was given up" if self.gave_up else ""
-        return f"{self.bad_packets} undecodable packet(s) from {where} ({self.first_message}){tail}"
+        parts = []
+        if self.bad_packets:
+            where = f"{self.first_error_s:.3f} s" if self.first_error_s is not None else "the start"
+            parts.append(f"{self.bad_packets} undecodable packet(s) from {where} ({self.first_message})")
+        if self.gave_up:
+            parts.append("the rest of the file was given up")
+        if self.missing_s > 0:
+            parts.append(f"{self.missing_s:.3f} s of damaged audio skipped from {self.first_gap_s:.3f} s")
+        if self.short_by_s > 0:
+            parts.append(f"{self.short_by_s:.3f} s less audio than the file declares (truncated?)")
+        return "; ".join(parts)
 
 
 def _to_float(native: np.ndarray, fmt: str, channels: int) -> np.ndarray:
@@ -188,71 +210,78 @@ class AudioDecoder:
             yield from frames
 
     def blocks(self, *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Iterator[Block]:
-        """Yield the whole file as blocks of about ``block_frames`` sample frames; the last has ``final``."""
+        """Yield the whole file as blocks of ``block_frames`` sample frames (the last shorter, ``final``).
+
+        Decoded frames go through an FFmpeg FIFO, so Python handles one array per block rather
+        than one per codec frame (1024-4608 samples): that per-frame work would cost more than
+        the analysis of the samples.
+        """
         info = self.info
         channels, rate = info.channels, info.sample_rate
         # Frames that differ from the stream's own shape (chained Ogg, odd MP3s) are converted to it.
         conform: av.AudioResampler | None = None
-        stores: list[list[np.ndarray]] = []
-        pending = 0
-        fmt = ""
-        dtype: type = np.int16
-        planar = False
-        layout = info.layout
+        fifo = av.AudioFifo()
+        fifo_format = ""
 
-        def emit(final: bool) -> Block:
-            nonlocal stores, pending
-            if stores:
-                native = np.empty((len(stores), sum(len(a) for a in stores[0])), dtype=dtype)
-                for row, parts in zip(native, stores, strict=True):
-                    np.concatenate(parts, out=row)
-                pcm = _to_float(native, fmt, channels)
+        def take(count: int | None, final: bool) -> Block:
+            frame = fifo.read(count) if count else fifo.read()
+            if frame is None:
+                native, fmt, layout = np.zeros((1, 0), np.int16), "s16", info.layout
+                pcm, frame = np.zeros((channels, 0), np.float32), None
             else:
-                native, pcm = np.zeros((1, 0), np.int16), np.zeros((channels, 0), np.float32)
-            block = Block(start=self._emitted, pcm=pcm, native=native, fmt=fmt or "s16", layout=layout, final=final)
+                fmt, layout = frame.format.name, frame.layout.name
+                native = frame.to_ndarray()
+                pcm = _to_float(native, fmt, channels)
+            block = Block(self._emitted, pcm, native, fmt, layout, final, frame)
             self._emitted += pcm.shape[1]
-            stores, pending = [], 0
             return block
 
+        # Timestamps reveal audio a demuxer skipped over (damaged data): integers, not Fractions,
+        # since this runs for every frame. Decoded frames carry the stream's time base.
+        base = self._stream.time_base
+        tb_num, tb_den = (base.numerator * rate, base.denominator) if base else (0, 1)
+        expected: int | None = None  # where, by the timestamps, the next frame should start
         for frame in self._frames():
             n = frame.samples
             if n == 0:
                 continue
+            pts = frame.pts
+            if pts is not None and tb_num:
+                position = (pts * tb_num + tb_den // 2) // tb_den
+                if expected is not None and position - expected > rate // 500:  # more than 2 ms missing
+                    self.problems.note_gap(self.duration_s, (position - expected) / rate)
+                expected = position + n
             if conform is None and frame.sample_rate == rate and frame.layout.nb_channels == channels:
-                items = (frame,)
+                items: Iterable[av.AudioFrame] = (frame,)
             else:
                 if conform is None:
                     log.info("%s: audio format changes mid-stream; converting", self.path)
                     conform = av.AudioResampler(format="fltp", layout=_layout(info), rate=rate)
-                items = tuple(conform.resample(frame))
+                items = conform.resample(frame)
             for item in items:
-                n = item.samples
                 name = item.format.name
-                if name != fmt:
-                    if stores:
-                        yield emit(False)
-                    fmt, planar, layout = name, name.endswith("p"), item.layout.name
-                    dtype = _DTYPES.get(name.rstrip("p"))  # type: ignore[assignment]
-                    if dtype is None:
+                if name != fifo_format:
+                    if name.rstrip("p") not in _DTYPES:
                         raise IngestError(
                             ErrorCode.DECODE_ERROR, f"unsupported sample format {name}", path=str(self.path)
                         )
-                if not stores:
-                    stores = [[] for _ in range(channels if planar else 1)]
-                planes = item.planes
-                if planar:
-                    for store, plane in zip(stores, planes, strict=False):
-                        store.append(np.frombuffer(plane, dtype=dtype, count=n))
-                else:
-                    stores[0].append(np.frombuffer(planes[0], dtype=dtype, count=n * channels))
-                pending += n
-                self.frames_decoded += n
-            if pending >= block_frames:
-                yield emit(False)
+                    if fifo.samples:  # the FIFO takes one format: hand on what it holds first
+                        yield take(None, False)
+                    fifo = av.AudioFifo()
+                    fifo_format = name
+                item.pts = None  # the FIFO checks timestamps for continuity; gaps are handled above
+                fifo.write(item)
+                self.frames_decoded += item.samples
+            while fifo.samples >= block_frames:
+                yield take(block_frames, False)
         if self.frames_decoded == 0:
             detail = self.problems.first_message or "the stream holds no samples"
             raise IngestError(ErrorCode.DECODE_ERROR, f"no audio could be decoded: {detail}", path=str(self.path))
-        yield emit(True)
+        declared = info.duration_hint_s
+        short = (declared or 0.0) - self.duration_s - self.problems.missing_s
+        if declared is not None and short > max(0.5, 0.01 * declared):
+            self.problems.short_by_s = short
+        yield take(None, True)
 
     def fingerprint_samples(self, block: Block) -> tuple[int, np.ndarray]:
         """The block as 11025 Hz mono s16, made by FFmpeg's resampler from the native samples as fpcalc does.
@@ -284,8 +313,10 @@ class _FingerprintFeed:
     def feed(self, block: Block) -> tuple[int, np.ndarray]:
         parts: list[np.ndarray] = []
         if block.frames:
-            frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
-            frame.sample_rate = self.rate
+            frame = block.frame
+            if frame is None:
+                frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
+                frame.sample_rate = self.rate
             parts += [_mono16(f) for f in self.resampler.resample(frame)]
         if block.final:
             parts += [_mono16(f) for f in self.resampler.resample(None)]

@@ -9,7 +9,8 @@ The stream is cut into hops of ``sr // 100`` samples (10 ms at 44.1/48/96 kHz, 9
   ``apply_a_weighting`` is set — the amplitude analysis' input;
 - ``peak``: the largest absolute sample of any channel — for clipping warnings.
 
-That is 100 values a second per array: an hour of audio costs a few megabytes, whatever its rate.
+The first is consumed at once by the silence tracker; the other two are kept, as float32: 100
+values a second, under 3 MB an hour whatever the sample rate.
 
 A-weighting is the IEC 61672 analogue curve (poles at 20.6 Hz ×2, 107.7 Hz, 737.9 Hz, 12194 Hz ×2,
 four zeros at 0 Hz) turned into a digital IIR at the file's own sample rate by the bilinear
@@ -87,8 +88,7 @@ class Envelopes:
     sample_rate: int
     hop: int
     total_samples: int
-    loudest_channel_ms: np.ndarray  # float64 per hop
-    weighted_ms: np.ndarray  # float64 per hop
+    weighted_ms: np.ndarray  # float32 per hop
     peak: np.ndarray  # float32 per hop
 
     @property
@@ -115,7 +115,6 @@ class FrameAnalyzer:
         self._zi = np.zeros((self._sos.shape[0], 2), np.float32) if self._sos is not None else None
         self._carry = np.zeros((channels, 0), np.float32)
         self._carry_weighted = np.zeros(0, np.float32)
-        self._loud: list[np.ndarray] = []
         self._weighted: list[np.ndarray] = []
         self._peak: list[np.ndarray] = []
         self.total_samples = 0
@@ -130,6 +129,8 @@ class FrameAnalyzer:
         n = pcm.shape[1]
         self.total_samples += n
         mono = _mono(pcm)
+        if n == 0:
+            return np.zeros(0), mono
         if self._sos is not None:
             weighted, self._zi = sps.sosfilt(self._sos, mono, zi=self._zi)
         else:
@@ -157,7 +158,7 @@ class FrameAnalyzer:
         n = pcm.shape[1] // hop
         loud = hop_energy(pcm, hop).max(axis=0).astype(np.float64) / hop
         w = weighted.reshape(n, hop)
-        self._weighted.append(np.einsum("nh,nh->n", w, w).astype(np.float64) / hop)
+        self._weighted.append(np.einsum("nh,nh->n", w, w) / np.float32(hop))
         # Peaks matter only near full scale: look per hop only in blocks that get there.
         top = max(float(pcm.max()), -float(pcm.min()))
         if top >= 0.5:
@@ -165,7 +166,6 @@ class FrameAnalyzer:
             self._peak.append(np.maximum(frames.max(axis=(0, 2)), -frames.min(axis=(0, 2))))
         else:
             self._peak.append(np.full(n, top, np.float32))
-        self._loud.append(loud)
         self.hops_done += n
         return loud
 
@@ -177,14 +177,17 @@ class FrameAnalyzer:
         return loud
 
     def envelopes(self) -> Envelopes:
-        def cat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-            return np.concatenate(parts).astype(dtype, copy=False) if parts else np.zeros(0, dtype)
+        """The whole stream's envelopes (the per-block pieces are joined once and let go)."""
+
+        def join(parts: list[np.ndarray]) -> np.ndarray:
+            whole = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
+            parts[:] = [whole]
+            return whole
 
         return Envelopes(
             sample_rate=self.sample_rate,
             hop=self.hop,
             total_samples=self.total_samples,
-            loudest_channel_ms=cat(self._loud, np.float64),
-            weighted_ms=cat(self._weighted, np.float64),
-            peak=cat(self._peak, np.float32),
+            weighted_ms=join(self._weighted),
+            peak=join(self._peak),
         )

@@ -76,6 +76,7 @@ class FingerprintScheduler:
         self._long: list[bool] = []
         self._contexts: dict[int, _Context] = {}  # native start sample -> context
         self._group: int | None = None  # native start of the passage whose context is open
+        self.new_passage_starts: list[int] = []  # passage starts decided since the caller last took them
 
     def _fp_index(self, native: int) -> int:
         return round(native * SAMPLE_RATE / self.sample_rate)
@@ -129,12 +130,16 @@ class FingerprintScheduler:
         self.starts.append(native_start)
         self._long.append(False)
         self._group = native_start
+        self.new_passage_starts.append(native_start)
         self._open(native_start)
 
     def boundary(self, native_start: int) -> None:
         last = len(self.starts) - 1
-        if last > 0 and not self._long[last]:  # the candidate that just ended is short: it merges back
-            self._contexts[self.starts[last]].drop()
+        if last >= 0 and not self._long[last]:  # the candidate that just ended now has its final length
+            if native_start - self.starts[last] >= self.min_passage:
+                self._mark_long(last)
+            elif last > 0:  # short: it merges into the passage before it
+                self._contexts[self.starts[last]].drop()
         self.starts.append(native_start)
         self._long.append(False)
         self._open(native_start)
@@ -144,18 +149,31 @@ class FingerprintScheduler:
         if not self.starts:
             return
         last = len(self.starts) - 1
-        if self._long[last] or native_sample - self.starts[last] < self.min_passage:
-            return
-        earlier_long = any(self._long[:last])
-        self._long[last] = True
-        if last == 0:
+        if not self._long[last] and native_sample - self.starts[last] >= self.min_passage:
+            self._mark_long(last)
+
+    @property
+    def undecided_start(self) -> int | None:
+        """Start of the last candidate while it may still become a passage start."""
+        last = len(self.starts) - 1
+        return self.starts[last] if last > 0 and not self._long[last] else None
+
+    def take_passage_starts(self) -> list[int]:
+        starts, self.new_passage_starts = self.new_passage_starts, []
+        return starts
+
+    def _mark_long(self, index: int) -> None:
+        earlier_long = any(self._long[:index])
+        self._long[index] = True
+        if index == 0:
             return
         if earlier_long:  # a new passage starts here: the previous one is complete
             if self._group is not None:
                 self._contexts[self._group].close()
-            self._group = self.starts[last]
+            self._group = self.starts[index]
+            self.new_passage_starts.append(self._group)
         else:  # the first long candidate: the short ones before it merge forward into passage 0
-            self._contexts[self.starts[last]].drop()
+            self._contexts[self.starts[index]].drop()
 
     # --- results ----------------------------------------------------------------------------
     def results(self, passages: list[tuple[int, int]], *, silent: bool) -> list[FingerprintResult]:

@@ -31,6 +31,7 @@ presence 2.5–5.5 kHz). Tempo, key, loudness, danceability and the rest stay ra
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -51,21 +52,40 @@ PITCH_CLASSES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B"
 SPECTRAL_BANDS = (("bass", 0.0, 250.0), ("low_mid", 250.0, 1000.0), ("high_mid", 1000.0, 2500.0))
 _BAND_NAMES = (*(name for name, _, _ in SPECTRAL_BANDS), "presence")
 
-_es: Any = None
+_loaded = False
 
 
-def _essentia() -> Any:
-    """Import Essentia once per process, with its console logging off (it writes to stdout)."""
-    global _es
-    if _es is None:
-        import essentia
+def _algorithm(name: str, **params: Any) -> Callable[..., Any]:
+    """An Essentia algorithm by name, configured, without importing ``essentia.standard``.
 
-        essentia.log.infoActive = False  # before essentia.standard, whose import logs already
+    ``essentia.standard`` instantiates every one of Essentia's ~300 algorithms when imported, to
+    read their documentation: that costs ~1.5 s and ~110 MB of memory per worker process. We need
+    six, so we create them through the same low-level interface ``essentia.standard`` wraps, with
+    the same argument conversions.
+    """
+    global _loaded
+    import essentia
+
+    if not _loaded:
+        essentia.log.infoActive = False  # Essentia logs to the console; the CLI's stdout is JSON
         essentia.log.warningActive = False
-        import essentia.standard as standard
+        _loaded = True
+    from essentia import _essentia, common
 
-        _es = standard
-    return _es
+    algorithm = _essentia.Algorithm(name)
+    algorithm.__configure__(**{k: common.convertData(v, algorithm.paramType(k)) for k, v in params.items()})
+    goals = [common.Edt(algorithm.inputType(n)) for n in algorithm.inputNames()]
+
+    def compute(*args: Any) -> Any:
+        if len(args) != len(goals):
+            raise ValueError(f"{name} takes {len(goals)} inputs, got {len(args)}")
+        converted = [
+            common.convertData(np.ascontiguousarray(a, dtype=np.float32) if isinstance(a, np.ndarray) else a, goal)
+            for a, goal in zip(args, goals, strict=True)
+        ]
+        return algorithm.__compute__(*converted)
+
+    return compute
 
 
 @dataclass
@@ -82,10 +102,10 @@ class _Window:
 
 class _WindowAnalyzer:
     def __init__(self) -> None:
-        es = _essentia()
-        self.window = es.Windowing(type="hann", size=FRAME)
-        self.spectrum = es.Spectrum(size=FRAME)
-        self.peaks = es.SpectralPeaks(
+        self.window = _algorithm("Windowing", type="hann", size=FRAME)
+        self.spectrum = _algorithm("Spectrum", size=FRAME)
+        self.peaks = _algorithm(
+            "SpectralPeaks",
             sampleRate=SAMPLE_RATE,
             maxPeaks=60,
             magnitudeThreshold=1e-4,
@@ -93,8 +113,9 @@ class _WindowAnalyzer:
             maxFrequency=3500.0,
             orderBy="magnitude",
         )
-        self.whitening = es.SpectralWhitening(sampleRate=SAMPLE_RATE, maxFrequency=3500.0)
-        self.hpcp = es.HPCP(
+        self.whitening = _algorithm("SpectralWhitening", sampleRate=SAMPLE_RATE, maxFrequency=3500.0)
+        self.hpcp = _algorithm(
+            "HPCP",
             size=12,
             sampleRate=SAMPLE_RATE,
             referenceFrequency=440.0,
@@ -105,8 +126,9 @@ class _WindowAnalyzer:
             nonLinear=False,
             windowSize=1.0,
         )
-        self.bpm = es.PercivalBpmEstimator(sampleRate=SAMPLE_RATE)
-        self.dance = es.Danceability(sampleRate=SAMPLE_RATE)
+        self.bpm = _algorithm("PercivalBpmEstimator", sampleRate=SAMPLE_RATE)
+        self.dance = _algorithm("Danceability", sampleRate=SAMPLE_RATE)
+        self.key = _algorithm("Key", profileType="bgate", pcpSize=12)
         freqs = np.arange(FRAME // 2 + 1) * SAMPLE_RATE / FRAME
         edges = [low for _, low, _ in SPECTRAL_BANDS] + [SPECTRAL_BANDS[-1][2]]
         self.band_index = np.searchsorted(edges, freqs, side="right") - 1  # 0..3, the top band open-ended
@@ -158,25 +180,30 @@ class FlavorCollector:
 
     # --- native-rate hops -------------------------------------------------------------------
     def push(self, pcm: np.ndarray, mono: np.ndarray) -> None:
+        if pcm.shape[1] == 0:
+            return
         weighted, self._zi = sps.sosfilt(self._sos, pcm, axis=1, zi=self._zi)
         k_power = np.einsum("c,cn->n", self._weights, np.square(weighted, dtype=np.float64))
         mono64 = mono.astype(np.float64)
         diff = np.diff(mono64, prepend=self._prev)
         if len(mono64):
             self._prev = float(mono64[-1])
-        rows = np.vstack([k_power, np.square(mono64), np.square(diff)])
+        rows = np.vstack([k_power, np.square(mono64), np.square(diff)])  # float64 while summing
         if self._carry.shape[1]:
             rows = np.concatenate([self._carry, rows], axis=1)
         whole = rows.shape[1] // self.hop * self.hop
-        if whole:
-            self._hops.append(rows[:, :whole].reshape(3, -1, self.hop).sum(axis=2))
+        if whole:  # per-hop sums are kept as float32: 1.3 MB an hour for the three of them
+            self._hops.append(rows[:, :whole].reshape(3, -1, self.hop).sum(axis=2).astype(np.float32))
         self._carry = rows[:, whole:]
 
     def _hop_array(self) -> np.ndarray:
-        parts = [*self._hops]
+        """All per-hop sums, joined once (after :meth:`finish`) and kept as one array."""
         if self._carry.shape[1]:
-            parts.append(self._carry.sum(axis=1, keepdims=True))
-        return np.concatenate(parts, axis=1) if parts else np.zeros((3, 0))
+            self._hops.append(self._carry.sum(axis=1, keepdims=True).astype(np.float32))
+            self._carry = np.zeros((3, 0), np.float64)
+        if len(self._hops) != 1:
+            self._hops = [np.concatenate(self._hops, axis=1) if self._hops else np.zeros((3, 0), np.float32)]
+        return self._hops[0]
 
     # --- 11025 Hz windows -------------------------------------------------------------------
     def push_stream(self, index: int, fp_pcm: np.ndarray) -> None:
@@ -248,7 +275,7 @@ class FlavorCollector:
         """The flavor of native samples [start, end): ``{"vector", "descriptors", "source"}`` or None if silent."""
         hops = self._hop_array()
         first, last = start // self.hop, max(start // self.hop + 1, -(-end // self.hop))
-        k_power, x2, d2 = (row[first:last] / self.hop for row in hops)
+        k_power, x2, d2 = (row[first:last].astype(np.float64) / self.hop for row in hops)
         hop_s = self.hop / self.sample_rate
         integrated = loudness.integrated_loudness(k_power, hop_s)
         if integrated is None:
@@ -266,7 +293,6 @@ class FlavorCollector:
         return {"vector": vector, "descriptors": descriptors, "source": "essentia"}
 
     def _window_descriptors(self, windows: list[_Window]) -> dict[str, Any]:
-        es = _essentia()
         seconds = [(w.end - w.start) / SAMPLE_RATE for w in windows]
         rhythmic = [(w.bpm, s) for w, s in zip(windows, seconds, strict=True) if w.bpm]
         dances = [(w.danceability, s) for w, s in zip(windows, seconds, strict=True) if w.danceability is not None]
@@ -282,7 +308,7 @@ class FlavorCollector:
         }
         mean_hpcp = sum((w.hpcp for w in windows), np.zeros(12)) / max(frames, 1)
         if frames and mean_hpcp.max() > 0:
-            key, scale, strength, _ = es.Key(profileType="bgate", pcpSize=12)(mean_hpcp.astype(np.float32))
+            key, scale, strength, _ = self._analyze.key(mean_hpcp.astype(np.float32))
             out.update(key=key, scale=scale, key_strength=round(float(strength), 3))
         return out
 
