@@ -17,7 +17,6 @@ from pydantic import BaseModel, Field
 
 from wkmp_ai import params as P
 from wkmp_ai.api.services import Services, get_services
-from wkmp_ai.audio.analyze import analyze_amplitude
 from wkmp_ai.config import resolve_inside_root
 from wkmp_ai.db.settings import load_import_parameters
 from wkmp_ai.errors import ErrorCode, IngestError, Severity
@@ -53,6 +52,8 @@ def amplitude(
         params = P.merge_update(stored, request.parameters)
     except P.ParameterError as exc:
         return _error(400, "invalid_parameters", str(exc), errors=exc.errors)
+    from wkmp_ai.audio.analyze import analyze_amplitude  # the audio stack loads on first use only
+
     try:
         result = analyze_amplitude(path, request.start_time, request.end_time, params)
     except ValueError as exc:

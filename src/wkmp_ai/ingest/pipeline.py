@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wkmp_ai.audio.analyze import analyze_file
 from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.config import Settings
 from wkmp_ai.db import files as file_queries
@@ -48,6 +47,7 @@ from wkmp_ai.identify.records import (
 )
 from wkmp_ai.ingest.manager import SessionManager
 from wkmp_ai.ingest.session import ImportSession, State
+from wkmp_ai.ingest.tasks import analyse_file
 from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
 from wkmp_ai.scan.library import ScanProgress, sync_library
 from wkmp_ai.scan.names import display_metadata
@@ -106,7 +106,7 @@ class ImportService:
             await self._pool.close()
             self._pool = None
         if self._pool is None:
-            self._pool = WorkerPool(size, preload=["wkmp_ai.ingest.warmup"])
+            self._pool = WorkerPool(size)
             await self._pool.start()
         return self._pool
 
@@ -293,7 +293,7 @@ class _ImportRun:
         path = session.root_folder / item.rel_path
         try:
             analysis: FileAnalysis = await self.pool.run(
-                analyze_file, str(path), self.params, timeout=analysis_timeout(item.duration_s), flavor=True
+                analyse_file, str(path), self.params, timeout=analysis_timeout(item.duration_s), flavor=True
             )
         except Exception as exc:
             if self._stopping():  # killed by cancel: the file is simply not done
