@@ -14,6 +14,7 @@ raised (``raise IngestError(...) from exc``), so callers never catch library err
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 __all__ = ["ErrorCode", "IngestError", "Severity"]
 
@@ -92,3 +93,11 @@ class IngestError(Exception):
     @property
     def severity(self) -> Severity:
         return self.code.severity
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Travels between processes (worker → import) whole; the default would call __init__(message).
+        return (_rebuild, (self.code, self.detail, self.path, self.stage))
+
+
+def _rebuild(code: ErrorCode, detail: str, path: str | None, stage: str | None) -> IngestError:
+    return IngestError(code, detail, path=path, stage=stage)

@@ -7,6 +7,7 @@ silence, so the true passage start and end are known to the sample. A multi-song
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,7 +16,7 @@ from mutagen.id3 import ID3, TALB, TIT2, TPE1, TRCK
 
 from tests.synth import FORMATS, concat, music_like, silence, write_audio
 
-__all__ = ["Track", "make_album", "tag"]
+__all__ = ["Track", "make_album", "tag", "undecodable_flac"]
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,18 @@ def make_album(
             tag(path, title=f"Track {i + 1}", artist="Test Artist", album=album, tracknumber=str(i + 1))
         out.append(Track(path, rel, fmt, sr, tuple(songs)))
     return out
+
+
+def undecodable_flac(good: Path, target: Path, *, seed: int = 0) -> Path:
+    """A file that passes discovery (a real FLAC header and metadata) but holds no decodable audio:
+    every audio frame replaced by noise bytes."""
+    data = good.read_bytes()
+    pos = 4
+    while True:  # metadata blocks: 1 byte flags/type, 3 bytes length; the high bit marks the last
+        flags, length = data[pos], int.from_bytes(data[pos + 1 : pos + 4], "big")
+        pos += 4 + length
+        if flags & 0x80:
+            break
+    noise = random.Random(seed).randbytes(len(data) - pos)
+    target.write_bytes(data[:pos] + noise)
+    return target

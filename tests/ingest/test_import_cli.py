@@ -1,0 +1,111 @@
+"""``wkmp-ai import DIR`` as a user runs it: exit codes, the JSON summary, bad files, SIGTERM."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.ingest.library import make_album, undecodable_flac
+
+
+def run_import(root: Path, folder: Path, tmp_path: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
+    dead = "http://127.0.0.1:9"
+    env = {
+        **os.environ,
+        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
+        "WKMP_ACOUSTID_URL": dead,
+        "WKMP_MUSICBRAINZ_URL": dead,
+        "WKMP_ACOUSTICBRAINZ_URL": dead,
+        "WKMP_COVERART_URL": dead,
+    }
+    env.pop("ACOUSTID_API_KEY", None)
+    return subprocess.Popen(
+        [sys.executable, "-m", "wkmp_ai", "import", str(folder), "--root", str(root), *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        **popen,
+    )  # type: ignore[call-overload]
+
+
+def test_good_bad_and_untagged_files(tmp_path: Path) -> None:
+    """REFERENCE §8 item 12 (TEST-094): the session completes; bad files are skipped, counted and reported."""
+    root = tmp_path / "music"
+    good = make_album(root, "Mixed", 5, seconds=5.0, formats=("flac", "mp3", "ogg"))
+    make_album(root, "Mixed/untagged", 1, seconds=5.0, tags=False, seed=9)
+    undecodable_flac(good[0].path, root / "Mixed/corrupt one.flac")
+    undecodable_flac(good[0].path, root / "Mixed/corrupt two.flac", seed=1)
+    (root / "Mixed/readme.mp3").write_text("not audio at all " * 30)
+    proc = run_import(root, root / "Mixed", tmp_path, "--json")
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    summary = json.loads(out)  # stdout holds exactly one JSON object
+    assert summary["state"] == "COMPLETED"
+    assert summary["files_processed"] == 6 and summary["files_failed"] == 2
+    assert summary["error_summary"]["DECODE_ERROR"] == 2
+    failed = sorted(e["file_path"] for e in summary["errors"] if e["error_code"] == "DECODE_ERROR")
+    assert failed == ["Mixed/corrupt one.flac", "Mixed/corrupt two.flac"]
+    assert all(e["timestamp"].endswith("Z") and e["error_message"] for e in summary["errors"])
+    conn = sqlite3.connect(root / "wkmp.db")
+    untagged = conn.execute(
+        "SELECT title, artist, album FROM passages p JOIN files f ON f.guid = p.file_id "
+        "WHERE f.path LIKE 'Mixed/untagged/%'"
+    ).fetchall()
+    assert untagged == [("Track 1", "Mixed", "untagged")]  # file and folder names stand in (Artist/Album/NN Title)
+    assert conn.execute("SELECT count(*) FROM passages").fetchone()[0] == 6
+
+    # A second run skips the unchanged corrupt files instead of failing them again.
+    again = run_import(root, root / "Mixed", tmp_path, "--json")
+    summary2 = json.loads(again.communicate(timeout=180)[0])
+    assert again.returncode == 0
+    assert summary2["files_total"] == 0 and summary2["files_failed"] == 0 and summary2["files_unchanged"] == 6
+
+
+def test_human_summary_and_progress_to_stderr(tmp_path: Path) -> None:
+    root = tmp_path / "music"
+    make_album(root, "A", 2, seconds=4.0)
+    proc = run_import(root, root, tmp_path)
+    out, err = proc.communicate(timeout=180)
+    assert proc.returncode == 0, err
+    assert "Import COMPLETED" in out and "files processed" in out and "passages created" in out
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_cancels_cleanly_with_nonzero_exit(tmp_path: Path, sig: signal.Signals) -> None:
+    root = tmp_path / "music"
+    make_album(root, "Long", 24, seconds=30.0)
+    proc = run_import(root, root, tmp_path, "--json")
+    db = root / "wkmp.db"
+    deadline = time.monotonic() + 90
+    while True:  # wait until at least one file is written
+        assert time.monotonic() < deadline and proc.poll() is None
+        try:  # read-only: connecting must not create the database file before the import does
+            conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
+            done = conn.execute("SELECT count(*) FROM wkmp_ai_import_state").fetchone()[0]
+            conn.close()
+        except sqlite3.OperationalError:
+            done = 0
+        if done:
+            break
+        time.sleep(0.1)
+    proc.send_signal(sig)
+    started = time.monotonic()
+    out, _err = proc.communicate(timeout=30)
+    assert time.monotonic() - started < 5
+    assert proc.returncode == 1
+    summary = json.loads(out)
+    assert summary["state"] == "CANCELLED"
+    conn = sqlite3.connect(db)
+    assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    analysed = conn.execute("SELECT count(*) FROM wkmp_ai_import_state WHERE status = 'analysed'").fetchone()[0]
+    assert conn.execute("SELECT count(DISTINCT file_id) FROM passages").fetchone()[0] == analysed
+    assert 1 <= analysed < 24
