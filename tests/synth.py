@@ -24,6 +24,7 @@ __all__ = [
     "silence",
     "tone",
     "write_audio",
+    "write_long_flac",
 ]
 
 
@@ -183,6 +184,53 @@ def write_audio(
             frame.pts = pts
             frame.time_base = Fraction(1, sr)
             pts += len(block)
+            for packet in stream.encode(frame):
+                out.mux(packet)
+        for packet in stream.encode(None):
+            out.mux(packet)
+    return path
+
+
+def long_file_songs(minutes: float, *, song_s: float = 300.0, gap_s: float = 2.0) -> list[tuple[float, float]]:
+    """(start, end) seconds of the tone 'songs' that :func:`write_long_flac` lays out."""
+    songs = []
+    t, total = gap_s / 2, minutes * 60
+    while t + song_s <= total:
+        songs.append((t, t + song_s))
+        t += song_s + gap_s
+    return songs
+
+
+def write_long_flac(
+    path: Path | str, *, minutes: float, sr: int = 44100, song_s: float = 300.0, gap_s: float = 2.0
+) -> Path:
+    """A long stereo 16-bit FLAC written block by block (never held whole in memory).
+
+    Songs of ``song_s`` seconds — a steady tone, a different pitch each — separated by ``gap_s`` of
+    digital silence, with half a gap at each end; see :func:`long_file_songs` for the truths.
+    """
+    path = Path(path)
+    songs = long_file_songs(minutes, song_s=song_s, gap_s=gap_s)
+    total = round(minutes * 60 * sr)
+    bounds = [(round(a * sr), round(b * sr)) for a, b in songs]
+    block = sr * 10
+    with av.open(str(path), "w", format="flac") as out:
+        stream = out.add_stream("flac", rate=sr, options={"compression_level": "0"})
+        stream.layout = "stereo"
+        stream.format = "s16"
+        for start in range(0, total, block):
+            n = min(block, total - start)
+            mono = np.zeros(n)
+            for number, (a, b) in enumerate(bounds):
+                lo, hi = max(a, start), min(b, start + n)
+                if lo < hi:
+                    freq = 220.0 * 2 ** (number % 12 / 12)
+                    mono[lo - start : hi - start] = 0.5 * np.sin(2 * np.pi * freq * np.arange(lo, hi) / sr)
+            data = np.repeat(np.round(mono * 32767).astype(np.int16)[:, None], 2, axis=1).reshape(1, -1)
+            frame = av.AudioFrame.from_ndarray(data, format="s16", layout="stereo")
+            frame.sample_rate = sr
+            frame.pts = start
+            frame.time_base = Fraction(1, sr)
             for packet in stream.encode(frame):
                 out.mux(packet)
         for packet in stream.encode(None):

@@ -28,6 +28,7 @@ class ErrorCode(StrEnum):
     # Skip file
     DECODE_ERROR = "DECODE_ERROR"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    ANALYSIS_FAILED = "ANALYSIS_FAILED"  # the analysis raised an unexpected error: the file is skipped
     ANALYSIS_TIMEOUT = "ANALYSIS_TIMEOUT"
     FILE_UNREADABLE = "FILE_UNREADABLE"
     FILE_NAME_NOT_UTF8 = "FILE_NAME_NOT_UTF8"
@@ -67,6 +68,7 @@ class ErrorCode(StrEnum):
 _SEVERITY: dict[ErrorCode, Severity] = {
     ErrorCode.DECODE_ERROR: Severity.SKIP_FILE,
     ErrorCode.UNSUPPORTED_FORMAT: Severity.SKIP_FILE,
+    ErrorCode.ANALYSIS_FAILED: Severity.SKIP_FILE,
     ErrorCode.ANALYSIS_TIMEOUT: Severity.SKIP_FILE,
     ErrorCode.FILE_UNREADABLE: Severity.SKIP_FILE,
     ErrorCode.FILE_NAME_NOT_UTF8: Severity.SKIP_FILE,

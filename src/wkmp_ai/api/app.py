@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
-from wkmp_ai.api import health, parameters
+from wkmp_ai.api import analyze, health, parameters
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
 from wkmp_ai.config import Settings
@@ -24,7 +24,7 @@ from wkmp_ai.errors import IngestError
 
 __all__ = ["create_app"]
 
-ROUTERS = [health.router, parameters.router]
+ROUTERS = [health.router, parameters.router, analyze.router]
 
 
 def create_app(settings: Settings) -> FastAPI:

@@ -1,0 +1,208 @@
+"""Per-hop envelopes of the decoded stream: the small arrays every later decision is made from.
+
+The stream is cut into hops of ``sr // 100`` samples (10 ms at 44.1/48/96 kHz, 9.98 ms at
+22.05 kHz). For each hop we keep
+
+- ``loudest_channel_ms``: the mean square of the loudest channel — the silence detector's input, so
+  a gap is silent only when *every* channel is below the threshold;
+- ``weighted_ms``: the mean square of the mono mix (mean of the channels, SPEC025), A-weighted when
+  ``apply_a_weighting`` is set — the amplitude analysis' input;
+- ``peak``: the largest absolute sample of any channel — for clipping warnings.
+
+The first is consumed at once by the silence tracker; the other two are kept, as float32: 100
+values a second, under 3 MB an hour whatever the sample rate.
+
+A-weighting is the IEC 61672 analogue curve (poles at 20.6 Hz ×2, 107.7 Hz, 737.9 Hz, 12194 Hz ×2,
+four zeros at 0 Hz) turned into a digital IIR at the file's own sample rate by the bilinear
+transform. The 12194 Hz pole pair is pre-warped so that it lands at 12194 Hz after the transform;
+without that, the bilinear transform bends the top octave down (−4 dB instead of −2.5 dB at
+10 kHz at 44.1 kHz). The result keeps within IEC 61672 class-1 tolerances at 44.1, 48 and 96 kHz
+(tested). The filter runs as float32 second-order sections: the error that leaves in an
+energy envelope is below −60 dB of the signal, and it halves the cost of the filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import signal as sps
+
+__all__ = ["Envelopes", "FrameAnalyzer", "a_weighting_sos", "channel_sum", "hop_energy", "hop_samples", "mono_mix"]
+
+_A_POLES_HZ = (20.598997, 20.598997, 107.65265, 737.86223, 12194.217, 12194.217)
+
+
+def hop_samples(sample_rate: int) -> int:
+    """Samples per envelope hop: 10 ms, floored to whole samples."""
+    return max(1, sample_rate // 100)
+
+
+def a_weighting_sos(sample_rate: int) -> np.ndarray:
+    """IEC 61672 A-weighting as second-order sections at ``sample_rate``, 0 dB at 1 kHz."""
+    nyquist_guard = 0.45 * sample_rate
+    poles = []
+    for f in _A_POLES_HZ:
+        if f > 1000.0:  # pre-warp the high poles so the bilinear transform puts them where they belong
+            f = sample_rate / np.pi * np.tan(np.pi * min(f, nyquist_guard) / sample_rate)
+        poles.append(-2.0 * np.pi * f)
+    z, p, k = sps.bilinear_zpk([0.0, 0.0, 0.0, 0.0], poles, 1.0, sample_rate)
+    sos = sps.zpk2sos(z, p, k)
+    _, h = sps.sosfreqz(sos, worN=[1000.0], fs=sample_rate)
+    sos[0, :3] /= abs(h[0])
+    return sos
+
+
+def mono_mix(pcm: np.ndarray) -> np.ndarray:
+    """Mean of the channels of a (channels, n) block, float32."""
+    if pcm.shape[0] == 1:
+        return pcm[0]
+    return np.mean(pcm, axis=0, dtype=np.float32)
+
+
+def channel_sum(pcm: np.ndarray) -> np.ndarray:
+    """Sum of the channels, in one pass: the mono mix times the channel count (scaled back later)."""
+    if pcm.shape[0] == 1:
+        return pcm[0]
+    total = np.add(pcm[0], pcm[1])
+    for row in pcm[2:]:
+        total += row
+    return total
+
+
+def hop_energy(pcm: np.ndarray, hop: int) -> np.ndarray:
+    """Sum of squares per channel and hop of a (channels, n·hop) block: shape (channels, n).
+
+    One row-wise dot product per channel; works on planar blocks and on strided views of
+    interleaved ones alike, without temporaries (and without BLAS, whose threads would only add
+    CPU time in a pool that already runs one file per core).
+    """
+    channels, total = pcm.shape
+    n = total // hop
+    out = np.empty((channels, n), np.float32)
+    for c in range(channels):
+        rows = pcm[c, : n * hop].reshape(n, hop)
+        np.einsum("ij,ij->i", rows, rows, out=out[c])
+    return out
+
+
+@dataclass(frozen=True)
+class Envelopes:
+    """The per-hop arrays of a whole stream (or the part decoded so far)."""
+
+    sample_rate: int
+    hop: int
+    total_samples: int
+    weighted_ms: np.ndarray  # float32 per hop
+    peak: np.ndarray  # float32 per hop
+
+    @property
+    def hop_s(self) -> float:
+        return self.hop / self.sample_rate
+
+    def hop_lengths(self) -> np.ndarray:
+        """Samples in each hop (all ``hop`` but the last, which may be partial)."""
+        n = len(self.weighted_ms)
+        lengths = np.full(n, self.hop, dtype=np.int64)
+        if n:
+            lengths[-1] = self.total_samples - (n - 1) * self.hop
+        return lengths
+
+
+class FrameAnalyzer:
+    """Consumes planar float32 blocks and grows the per-hop envelopes."""
+
+    def __init__(self, sample_rate: int, channels: int, *, a_weighting: bool = True):
+        self.sample_rate = sample_rate
+        self.channels = channels
+        self.hop = hop_samples(sample_rate)
+        # The mono mix is formed as a channel sum; the 1/channels goes into the filter's gain
+        # (or into the energies when there is no filter), saving a pass over every block.
+        self._gain = 1.0 / channels
+        if a_weighting:
+            sos = a_weighting_sos(sample_rate)
+            sos[0, :3] *= self._gain
+            self._sos: np.ndarray | None = sos.astype(np.float32)
+            self._energy_scale = np.float32(1.0)
+        else:
+            self._sos = None
+            self._energy_scale = np.float32(self._gain**2)
+        self._zi = np.zeros((self._sos.shape[0], 2), np.float32) if self._sos is not None else None
+        self._carry = np.zeros((channels, 0), np.float32)
+        self._carry_weighted = np.zeros(0, np.float32)
+        self._weighted: list[np.ndarray] = []
+        self._peak: list[np.ndarray] = []
+        self.total_samples = 0
+        self.hops_done = 0
+
+    def push(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Add a block; return (loudest_channel_ms, channel_sum) for the hops it completed.
+
+        ``channel_sum`` (the mono mix times the channel count, before weighting) is handed back so
+        that later consumers (flavor) need not mix again.
+        """
+        n = pcm.shape[1]
+        self.total_samples += n
+        mono = channel_sum(pcm)
+        if n == 0:
+            return np.zeros(0), mono
+        if self._sos is not None:
+            weighted, self._zi = sps.sosfilt(self._sos, mono, zi=self._zi)
+        else:
+            weighted = mono
+        parts = []
+        offset = 0
+        if self._carry.shape[1]:  # complete the hop left over from the last block
+            offset = min(self.hop - self._carry.shape[1], n)
+            self._carry = np.concatenate([self._carry, pcm[:, :offset]], axis=1)
+            self._carry_weighted = np.concatenate([self._carry_weighted, weighted[:offset]])
+            if self._carry.shape[1] < self.hop:
+                return np.zeros(0), mono
+            parts.append(self._add(self._carry, self._carry_weighted))
+        whole = offset + (n - offset) // self.hop * self.hop
+        if whole > offset:
+            parts.append(self._add(pcm[:, offset:whole], weighted[offset:whole]))
+        self._carry = np.array(pcm[:, whole:], dtype=np.float32)
+        self._carry_weighted = np.array(weighted[whole:], dtype=np.float32)
+        loud = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros(0))
+        return loud, mono
+
+    def _add(self, pcm: np.ndarray, weighted: np.ndarray) -> np.ndarray:
+        """Envelope values of whole hops (or of one final partial hop)."""
+        hop = self.hop if pcm.shape[1] >= self.hop else pcm.shape[1]
+        n = pcm.shape[1] // hop
+        loud = hop_energy(pcm, hop).max(axis=0).astype(np.float64) / hop
+        w = weighted.reshape(n, hop)
+        self._weighted.append(np.einsum("nh,nh->n", w, w) * (self._energy_scale / np.float32(hop)))
+        # Peaks matter only near full scale: look per hop only in blocks that get there.
+        top = max(float(pcm.max()), -float(pcm.min()))
+        if top >= 0.5:
+            frames = pcm.reshape(self.channels, n, hop)
+            self._peak.append(np.maximum(frames.max(axis=(0, 2)), -frames.min(axis=(0, 2))))
+        else:
+            self._peak.append(np.full(n, top, np.float32))
+        self.hops_done += n
+        return loud
+
+    def finish(self) -> np.ndarray:
+        """Flush the last partial hop; return its loudest-channel value (or an empty array)."""
+        loud = self._add(self._carry, self._carry_weighted) if self._carry.shape[1] else np.zeros(0)
+        self._carry = np.zeros((self.channels, 0), np.float32)
+        self._carry_weighted = np.zeros(0, np.float32)
+        return loud
+
+    def envelopes(self) -> Envelopes:
+        """The whole stream's envelopes (the per-block pieces are joined once and let go)."""
+
+        def join(parts: list[np.ndarray]) -> np.ndarray:
+            whole = np.concatenate(parts).astype(np.float32, copy=False) if parts else np.zeros(0, np.float32)
+            parts[:] = [whole]
+            return whole
+
+        return Envelopes(
+            sample_rate=self.sample_rate,
+            hop=self.hop,
+            total_samples=self.total_samples,
+            weighted_ms=join(self._weighted),
+            peak=join(self._peak),
+        )

@@ -1,0 +1,133 @@
+"""Fingerprints must be the ones ``fpcalc`` computes on the same audio (≥ 99 % of bits identical).
+
+``fpcalc`` (Debian libchromaprint-tools) is used here only, as the reference; it exits 3 when a file
+is shorter than ``-length``, so it is always given a length that fits.
+"""
+
+from __future__ import annotations
+
+import math
+import shutil
+import subprocess
+from pathlib import Path
+
+import av
+import numpy as np
+import pytest
+
+from tests.audio.conftest import three_songs
+from tests.synth import FORMATS, music_like, write_audio
+from wkmp_ai.audio.analyze import analyze_file
+from wkmp_ai.audio.chromaprint import Fingerprinter, encode, fingerprint_pcm, items_for_samples
+
+pytestmark = pytest.mark.skipif(shutil.which("fpcalc") is None, reason="fpcalc (libchromaprint-tools) not installed")
+
+
+def fpcalc(path: Path, length: int, *, raw: bool = True) -> tuple[np.ndarray, str]:
+    args = ["fpcalc", "-length", str(length), *(["-raw"] if raw else []), str(path)]
+    out = subprocess.run(args, capture_output=True, text=True, check=True).stdout
+    value = out.split("FINGERPRINT=")[1].strip()
+    if not raw:
+        return np.zeros(0, np.uint32), value
+    return np.array([int(v) for v in value.split(",")], dtype=np.uint32), value
+
+
+def same_bits(ours: np.ndarray | tuple[int, ...], ref: np.ndarray) -> float:
+    ours = np.asarray(ours, dtype=np.uint32)
+    n = min(len(ours), len(ref))
+    assert n > 0
+    differing = np.unpackbits(np.bitwise_xor(ours[:n], ref[:n]).view(np.uint8)).sum()
+    return 1.0 - differing / (32 * n)
+
+
+def resampled(path: Path) -> np.ndarray:
+    """11025 Hz mono s16 PCM of ``path`` made frame by frame with FFmpeg's resampler, as fpcalc makes it."""
+    resampler = av.AudioResampler(format="s16", layout="mono", rate=11025)
+    out = []
+    with av.open(str(path)) as container:
+        for frame in container.decode(audio=0):
+            out += [f.to_ndarray().reshape(-1) for f in resampler.resample(frame)]
+    out += [f.to_ndarray().reshape(-1) for f in resampler.resample(None)]
+    return np.concatenate(out)
+
+
+@pytest.mark.parametrize("fmt", ["wav", "flac", "mp3", "ogg", "opus", "m4a"])
+def test_single_passage_matches_fpcalc(fmt: str, audio_dir: Path) -> None:
+    sr = 48000 if fmt == "opus" else 44100
+    path = write_audio(audio_dir / f"fp{FORMATS[fmt].suffix}", music_like(40.0, sr=sr, seed=21), sr=sr, fmt=fmt)
+    result = analyze_file(path, {}, flavor=False)
+    (passage,) = result.passages
+    ref, _ = fpcalc(path, 39)
+    assert same_bits(passage.fingerprint_raw, ref) >= 0.99
+    assert passage.fingerprint.startswith("AQA")  # algorithm 1 (TEST2); the next bytes hold the length
+    assert passage.fingerprint_duration_s == pytest.approx(result.duration_s, abs=0.01)
+
+
+def test_long_passage_uses_the_first_120_seconds_and_the_string_is_fpcalcs(audio_dir: Path) -> None:
+    path = write_audio(audio_dir / "long.flac", music_like(150.0, sr=44100, seed=22), sr=44100, fmt="flac")
+    (passage,) = analyze_file(path, {}, flavor=False).passages
+    assert passage.fingerprint_duration_s == 120.0
+    ref, _ = fpcalc(path, 120)
+    assert same_bits(passage.fingerprint_raw, ref) == 1.0
+    assert len(passage.fingerprint_raw) == len(ref)
+    _, ref_string = fpcalc(path, 120, raw=False)
+    assert passage.fingerprint == ref_string
+    assert passage.fingerprint.startswith("AQAD")  # TEST-031's prefix: algorithm 1, ~950 items
+
+
+def test_each_passage_matches_fpcalc_on_that_passage_cut_out(audio_dir: Path) -> None:
+    sr = 44100
+    path = write_audio(audio_dir / "three-fp.flac", three_songs(sr), sr=sr, fmt="flac")
+    result = analyze_file(path, {}, flavor=False)
+    assert len(result.passages) == 3
+    for index, passage in enumerate(result.passages):
+        with av.open(str(path)) as container:
+            samples = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)
+        a, b = round(passage.start_s * sr), round(passage.end_s * sr)
+        piece = samples.reshape(-1, 2)[a:b] / 32768.0
+        cut = write_audio(audio_dir / f"cut-{index}.wav", piece.astype(np.float32), sr=sr, fmt="wav")
+        ref, _ = fpcalc(cut, math.floor(passage.end_s - passage.start_s) - 1)
+        assert same_bits(passage.fingerprint_raw, ref) >= 0.99, index
+    # Different songs, different fingerprints: the check above is not passing by accident.
+    raws = [p.fingerprint_raw for p in result.passages]
+    assert same_bits(raws[0], np.asarray(raws[1], np.uint32)) < 0.9
+
+
+def test_fingerprints_are_deterministic(audio_dir: Path) -> None:
+    path = write_audio(audio_dir / "det.ogg", music_like(20.0, sr=44100, seed=23), sr=44100, fmt="ogg")
+    first = analyze_file(path, {}, flavor=False).passages[0].fingerprint
+    second = analyze_file(path, {}, flavor=False).passages[0].fingerprint
+    assert first and first == second
+
+
+def test_item_count_and_prefix_property() -> None:
+    """Items of a prefix are a prefix of the items; their count follows items_for_samples."""
+    rng = np.random.default_rng(5)
+    pcm = (music_like(30.0, sr=11025, seed=24, channels=1)[:, 0] * 32767).astype(np.int16)
+    pcm = pcm + rng.integers(-3, 4, len(pcm)).astype(np.int16)
+    _, whole = fingerprint_pcm(pcm)
+    assert len(whole) == items_for_samples(len(pcm))
+    for n in (4095, 4096, 4096 + 1365 * 19, 11025 * 5 + 17, 11025 * 12):
+        _, part = fingerprint_pcm(pcm[:n])
+        assert len(part) == items_for_samples(n)
+        assert np.array_equal(part, whole[: len(part)])
+
+
+def test_encode_matches_the_library_and_contexts_are_independent() -> None:
+    pcm = (music_like(15.0, sr=11025, seed=25, channels=1)[:, 0] * 32767).astype(np.int16)
+    first, second = Fingerprinter(), Fingerprinter()
+    first.feed(pcm)
+    second.feed(pcm[:5000])
+    second.feed(pcm[5000:])
+    raw_a, raw_b = first.finish(), second.finish()
+    assert np.array_equal(raw_a, raw_b)
+    encoded, raw = fingerprint_pcm(pcm)
+    assert encode(raw) == encoded and encoded.startswith("AQA")
+
+
+def test_our_resampling_is_fpcalcs(audio_dir: Path) -> None:
+    """The fresh-resampled PCM of a whole file fingerprints exactly like fpcalc."""
+    path = write_audio(audio_dir / "rs.mp3", music_like(20.0, sr=44100, seed=26), sr=44100, fmt="mp3")
+    _, raw = fingerprint_pcm(resampled(path))
+    ref, _ = fpcalc(path, 19)
+    assert same_bits(raw, ref) == 1.0
