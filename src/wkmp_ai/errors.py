@@ -29,10 +29,10 @@ class ErrorCode(StrEnum):
     # Skip file
     DECODE_ERROR = "DECODE_ERROR"
     UNSUPPORTED_FORMAT = "UNSUPPORTED_FORMAT"
+    ANALYSIS_FAILED = "ANALYSIS_FAILED"  # the analysis raised an unexpected error: the file is skipped
     ANALYSIS_TIMEOUT = "ANALYSIS_TIMEOUT"
     FILE_UNREADABLE = "FILE_UNREADABLE"
     FILE_NAME_NOT_UTF8 = "FILE_NAME_NOT_UTF8"
-    ANALYSIS_FAILED = "ANALYSIS_FAILED"  # the analysis raised an unexpected error: the file is skipped
     # Warnings: the file keeps its passages
     MISSING_ALBUM_ART = "MISSING_ALBUM_ART"
     ACOUSTICBRAINZ_NO_DATA = "ACOUSTICBRAINZ_NO_DATA"
@@ -70,10 +70,10 @@ class ErrorCode(StrEnum):
 _SEVERITY: dict[ErrorCode, Severity] = {
     ErrorCode.DECODE_ERROR: Severity.SKIP_FILE,
     ErrorCode.UNSUPPORTED_FORMAT: Severity.SKIP_FILE,
+    ErrorCode.ANALYSIS_FAILED: Severity.SKIP_FILE,
     ErrorCode.ANALYSIS_TIMEOUT: Severity.SKIP_FILE,
     ErrorCode.FILE_UNREADABLE: Severity.SKIP_FILE,
     ErrorCode.FILE_NAME_NOT_UTF8: Severity.SKIP_FILE,
-    ErrorCode.ANALYSIS_FAILED: Severity.SKIP_FILE,
     ErrorCode.DATABASE_ERROR: Severity.CRITICAL,
     ErrorCode.DISK_FULL: Severity.CRITICAL,
     ErrorCode.INTERNAL_ERROR: Severity.CRITICAL,

@@ -150,3 +150,12 @@ def test_every_result_fits_the_passages_table(db: Database, audio_dir: Path) -> 
     with db.read() as conn:
         count = conn.execute("SELECT COUNT(*) FROM passages").fetchone()[0]
     assert count >= len(signals)
+
+
+def test_public_surface() -> None:
+    import wkmp_ai.audio as audio
+
+    assert audio.__all__ == sorted(audio.__all__)
+    for name in audio.__all__:
+        assert getattr(audio, name) is not None
+    assert audio.analyze_file is analyze_file

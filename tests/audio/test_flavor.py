@@ -136,3 +136,28 @@ def test_no_classifier_names_are_borrowed(audio_dir: Path) -> None:
     path = write_audio(audio_dir / "names.flac", progression(C_MAJOR), sr=SR, fmt="flac")
     vector = flavor_of(path)["vector"]
     assert set(vector) == {"pitch_class_profile", "spectral_balance"}
+
+
+@pytest.mark.parametrize("fail_after", [0, 400])
+def test_when_essentia_fails_the_file_goes_on_without_flavor(
+    fail_after: int, audio_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Essentia raising (at set-up, or in the middle of the stream) costs the flavor, nothing else."""
+    import essentia.common
+
+    real = essentia.common.convertData
+    calls = {"n": 0}
+
+    def failing(data, goal):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] > fail_after:
+            raise RuntimeError("injected Essentia failure")
+        return real(data, goal)
+
+    path = write_audio(audio_dir / "flavor-fails.flac", progression(C_MAJOR), sr=SR, fmt="flac")
+    monkeypatch.setattr(essentia.common, "convertData", failing)
+    result = analyze_file(path, {}, flavor=True)
+    (passage,) = result.passages
+    assert passage.flavor is None and passage.fingerprint
+    (warning,) = result.warnings
+    assert warning.code.value == "FLAVOR_FAILED" and "injected" in warning.message

@@ -1,1 +1,22 @@
-"""Audio analysis: one streaming decode per file feeding fingerprint, segmentation, amplitude and flavor."""
+"""Audio analysis: one streaming decode per file feeding fingerprint, segmentation, amplitude and flavor.
+
+The import session calls :func:`analyze_file` in worker processes and stores what it returns; the
+HTTP API calls :func:`analyze_amplitude`. How each part works, and why, is in ``docs/audio.md``.
+
+Modules: ``decode`` (PyAV, blocks) → ``envelope`` (10 ms hops, A-weighting) → ``silence``
+(segmentation) · ``fingerprint``/``chromaprint`` (per-passage Chromaprint) · ``amplitude``
+(lead-in/lead-out) · ``flavor``/``loudness`` (Essentia, EBU R128) → ``results``; ``analyze`` wires
+them to one decode; ``command`` is ``wkmp-ai analyze``.
+"""
+
+from wkmp_ai.audio.analyze import analyze_amplitude, analyze_file
+from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis
+
+__all__ = [
+    "AmplitudeAnalysis",
+    "AnalysisWarning",
+    "FileAnalysis",
+    "PassageAnalysis",
+    "analyze_amplitude",
+    "analyze_file",
+]

@@ -10,19 +10,27 @@ which the literal rule misses by far: it gives 0.8 s for a 3 s linear fade and 2
 linear in dB (REFERENCE.md §4.4). We keep SPEC025's two levels and measure where the ramp between
 them ends:
 
-1. ``peak`` = largest window RMS. Below 0.05 the passage is *quiet*: no lead-in/lead-out (NULL in
-   the database, the player uses its global crossfade) and a ``QUIET_PASSAGE`` warning.
-2. ``low`` = ``peak × 10^(lead_in_threshold_db/20)`` (−12 dB by default). ``high`` =
-   ``peak × quick_ramp_threshold²`` — that is −5.0 dB at the default 0.75, SPEC025's hard-coded level,
-   which gives the otherwise unused ``quick_ramp_threshold`` its meaning ("3/4 intensity").
-3. ``t_low``, ``t_high`` = first times the RMS reaches each level (interpolated between hops).
-4. The RMS between them is fitted by a straight line in amplitude and by a straight line in dB; the
-   better fit (smaller error in dB) is extended to ``peak``: that time is the end of the ramp.
-   A linear-amplitude fade and a linear-in-dB fade are both measured at their true length.
-5. If the level takes longer than ``max_lead_in_duration_s`` to climb from ``low`` to ``high`` there
+1. ``peak_rms`` = largest window RMS. Below 0.05 the passage is *quiet*: no lead-in/lead-out (NULL
+   in the database, the player uses its global crossfade) and a ``QUIET_PASSAGE`` warning.
+2. The envelope is *held*: at each point, the loudest window of the last 0.5 s (looking from the
+   passage's edge inwards). A steady fade is unchanged; music's dips between beats and notes are
+   filled, so one soft beat does not count as "still fading".
+3. The levels are taken relative to the passage's *reference level*: the 75th percentile of the held
+   envelope — the level the music sits at, where SPEC025 uses the single loudest window (one
+   transient or a late climax would otherwise decide every passage's lead-in). For a steady
+   signal the two are the same.
+4. ``low`` = reference + ``lead_in_threshold_db`` (−12 dB by default); ``high`` = reference ×
+   ``quick_ramp_threshold²`` — that is −5.0 dB at the default 0.75, SPEC025's hard-coded level, which
+   gives the otherwise unused ``quick_ramp_threshold`` its meaning ("3/4 intensity").
+5. ``t_low``, ``t_high`` = first times the held envelope reaches each level (interpolated between hops).
+6. The envelope between them is fitted by a straight line in amplitude and by a straight line in dB;
+   the better fit (smaller error in dB) is extended to the reference level: that is the end of the
+   ramp — but no later than the first time the envelope actually reaches the reference. A
+   linear-amplitude fade and a linear-in-dB fade are both measured at their true length.
+7. If the level takes longer than ``max_lead_in_duration_s`` to climb from ``low`` to ``high`` there
    is no single ramp (a quiet intro, then a body below the climax): the ramp ends at ``t_low``, the
    literal SPEC025 answer.
-6. A ramp that ends before ``quick_ramp_duration_s`` is a quick ramp: lead-in 0. Otherwise lead-in is
+8. A ramp that ends before ``quick_ramp_duration_s`` is a quick ramp: lead-in 0. Otherwise lead-in is
    the ramp end, clamped to ``max_lead_in_duration_s``.
 
 Lead-out is the same, run backwards from the passage's end with ``lead_out_threshold_db``.
@@ -43,8 +51,8 @@ from wkmp_ai.audio.envelope import Envelopes
 __all__ = ["QUIET_PEAK_RMS", "AmplitudeResult", "analyze_range", "rms_windows"]
 
 QUIET_PEAK_RMS = 0.05
-HOLD_S = 0.5
-REFERENCE_PERCENTILE = 75
+HOLD_S = 0.5  # at least one beat at 120 BPM
+REFERENCE_PERCENTILE = 75  # of the held envelope: a steady passage needs a quarter of its length at level
 CLIP_LEVEL = 0.99
 _TINY = 1e-12
 
@@ -101,10 +109,14 @@ def _first_crossing(rms: np.ndarray, times: np.ndarray, level: float) -> float |
     return float(times[i - 1] + fraction * (times[i] - times[i - 1]))
 
 
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(value, 4)
+
+
 def _fit_ramp(times: np.ndarray, values: np.ndarray, peak: float) -> tuple[float, str]:
-    """Extend the better of a linear-amplitude and a linear-dB fit of the ramp to ``peak``."""
+    """Extend the better of a linear-amplitude and a linear-dB fit of the ramp to level ``peak``."""
     db = 20 * np.log10(np.maximum(values, _TINY))
-    peak_db = 20 * math.log10(peak)
+    peak_db = 20 * math.log10(max(peak, _TINY))
     best: tuple[float, float, str] | None = None
     for model in ("db", "amplitude"):  # on a tie (two points) the dB line extrapolates less
         y = db if model == "db" else values
@@ -139,15 +151,17 @@ def _reference_level(rms: np.ndarray, step_s: float) -> float:
     return float(np.percentile(_hold(rms, step_s), REFERENCE_PERCENTILE))
 
 
-def _ramp_end(rms: np.ndarray, times: np.ndarray, *, peak: float, low_db: float, high_gain: float, max_s: float):
+def _ramp_end(
+    rms: np.ndarray, times: np.ndarray, *, reference: float, low_db: float, high_gain: float, max_s: float
+) -> tuple[float, dict[str, Any]]:
     """End of the ramp at the start of ``rms`` (times ascending), with how it was found."""
     if len(times) > 1:
         rms = _hold(rms, float(times[1] - times[0]))
-    low = peak * 10 ** (low_db / 20)
-    high = max(peak * high_gain, low)
+    low = reference * 10 ** (low_db / 20)
+    high = max(reference * high_gain, low)
     t_low = _first_crossing(rms, times, low)
     t_high = _first_crossing(rms, times, high)
-    info: dict[str, Any] = {"low_level_s": t_low, "high_level_s": t_high}
+    info: dict[str, Any] = {"low_level_s": _round(t_low), "high_level_s": _round(t_high)}
     if t_low is None or t_high is None:
         return 0.0, {**info, "model": "none"}
     if high <= low or t_high - t_low <= 0:
@@ -158,10 +172,10 @@ def _ramp_end(rms: np.ndarray, times: np.ndarray, *, peak: float, low_db: float,
         inside = (times > t_low) & (times < t_high)
         xs = np.concatenate([[t_low], times[inside], [t_high]])
         ys = np.concatenate([[low], rms[inside], [high]])
-        end, model = _fit_ramp(xs, ys, peak)
+        end, model = _fit_ramp(xs, ys, reference)
         # A noisy envelope can make the fitted line too flat: the ramp is over, at the latest,
         # when the level first reaches the reference.
-        t_full = _first_crossing(rms, times, peak)
+        t_full = _first_crossing(rms, times, reference)
         end = max(min(end, t_full if t_full is not None else end), t_high)
     return float(end), {**info, "model": model, "ramp_end_s": round(float(end), 4)}
 
@@ -190,7 +204,7 @@ def analyze_range(env: Envelopes, start: int, end: int, params: Mapping[str, Any
         ramp, info = _ramp_end(
             series,
             times,
-            peak=reference,
+            reference=reference,
             low_db=float(params[f"lead_{side}_threshold_db"]),
             high_gain=high_gain,
             max_s=limit,
@@ -203,7 +217,12 @@ def analyze_range(env: Envelopes, start: int, end: int, params: Mapping[str, Any
     if lead_in + lead_out > duration:
         scale = duration / (lead_in + lead_out)
         lead_in, lead_out = round(lead_in * scale, 4), round(lead_out * scale, 4)
-    detail = {"lead_in": info_in, "lead_out": info_out, "window_hops": window}
+    detail = {
+        "lead_in": info_in,
+        "lead_out": info_out,
+        "window_hops": window,
+        "reference_rms": round(reference, 6),
+    }
     return AmplitudeResult(
         lead_in_s=lead_in,
         lead_out_s=lead_out,

@@ -18,6 +18,7 @@ and once the stream ends: segmentation → per passage amplitude, fingerprint, f
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,8 @@ from wkmp_ai.errors import ErrorCode
 from wkmp_ai.ticks import seconds_to_ticks
 
 __all__ = ["AMPLITUDE_KEYS", "analyze_amplitude", "analyze_file", "effective_parameters"]
+
+log = logging.getLogger(__name__)
 
 AMPLITUDE_KEYS = (
     "rms_window_ms",
@@ -106,14 +109,22 @@ class _Pipeline:
             if self.flavor is not None or self._fingerprint_may_need_audio():
                 index, fp_pcm = self.audio.fingerprint_samples(block)
                 self.fingerprints.feed(index, fp_pcm)
-                if self.flavor is not None:
-                    self.flavor.push_stream(index, fp_pcm)
-            if self.flavor is not None:
-                self.flavor.push(block.pcm, mono)
+                self._flavor("push_stream", index, fp_pcm)
+            self._flavor("push", block.pcm, mono)
         self.tracker.finish(self.frames.total_samples)
         self._relay([])
-        if self.flavor is not None:
-            self.flavor.finish()
+        self._flavor("finish")
+
+    def _flavor(self, method: str, *args: Any) -> None:
+        """Call the flavor stage; if Essentia fails, the file goes on without flavor (and says so)."""
+        if self.flavor is None:
+            return
+        try:
+            getattr(self.flavor, method)(*args)
+        except (RuntimeError, ValueError) as exc:  # what Essentia raises for input it cannot handle
+            log.warning("%s: flavor analysis failed: %s", self.audio.path, exc)
+            self.flavor = None
+            self.flavor_problem = f"flavor analysis failed: {exc}"
 
     def _fingerprint_may_need_audio(self) -> bool:
         tracker = self.tracker
@@ -133,13 +144,12 @@ class _Pipeline:
             self.fingerprints.boundary(boundary)
         safe = self.tracker.safe_sample
         self.fingerprints.safe(safe)
-        if self.flavor is not None:
-            # Flavor windows are cut only where a passage will start, so that merged short pieces
-            # (a beat, a click) do not chop the windows; none may straddle a start still undecided.
-            for start in self.fingerprints.take_passage_starts():
-                self.flavor.cut(start)
-            undecided = self.fingerprints.undecided_start
-            self.flavor.safe(safe if undecided is None else min(safe, undecided))
+        # Flavor windows are cut only where a passage will start, so that merged short pieces (a
+        # beat, a click) do not chop the windows; none may straddle a start still undecided.
+        for start in self.fingerprints.take_passage_starts():
+            self._flavor("cut", start)
+        undecided = self.fingerprints.undecided_start
+        self._flavor("safe", safe if undecided is None else min(safe, undecided))
 
 
 def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = True) -> FileAnalysis:
@@ -169,14 +179,17 @@ def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = 
     for index, ((start, end), fp) in enumerate(zip(segmentation.passages, fingerprints, strict=True)):
         amplitude = analyze_range(env, start, end, params)
         flavor_result = None
+        flavor_problem = pipeline.flavor_problem if flavor and pipeline.flavor is None else None
         if pipeline.flavor is not None and not segmentation.all_silent:
             try:
                 flavor_result = pipeline.flavor.passage(start, end)
-            except RuntimeError as exc:  # Essentia raises RuntimeError for inputs it cannot handle
-                warnings.append(AnalysisWarning(ErrorCode.FLAVOR_FAILED, f"flavor analysis failed: {exc}", index))
-        elif flavor and pipeline.flavor_problem:
-            warnings.append(AnalysisWarning(ErrorCode.FLAVOR_FAILED, pipeline.flavor_problem, index))
-        warnings += _passage_warnings(index, amplitude, fp, flavor_result, flavor_wanted=pipeline.flavor is not None)
+            except (RuntimeError, ValueError) as exc:  # what Essentia raises for input it cannot handle
+                flavor_problem = f"flavor analysis failed: {exc}"
+            if flavor_result is None and flavor_problem is None and not amplitude.quiet:
+                flavor_problem = "no flavor: the passage has no measurable loudness"
+        if flavor_problem:
+            warnings.append(AnalysisWarning(ErrorCode.FLAVOR_FAILED, flavor_problem, index))
+        warnings += _passage_warnings(index, amplitude, fp)
         meta = _import_metadata(
             params, amplitude, fp, flavor_result, analyzed_at, index=index, count=count, env_hop_s=env.hop_s
         )
@@ -224,14 +237,7 @@ def _passage(
     )
 
 
-def _passage_warnings(
-    index: int,
-    amplitude: AmplitudeResult,
-    fp: FingerprintResult,
-    flavor: dict[str, Any] | None,
-    *,
-    flavor_wanted: bool,
-) -> list[AnalysisWarning]:
+def _passage_warnings(index: int, amplitude: AmplitudeResult, fp: FingerprintResult) -> list[AnalysisWarning]:
     out = []
     if amplitude.quiet:
         out.append(AnalysisWarning(ErrorCode.QUIET_PASSAGE, QUIET_MESSAGE, index))
@@ -239,8 +245,6 @@ def _passage_warnings(
         out.append(AnalysisWarning(ErrorCode.CLIPPING_DETECTED, CLIPPING_MESSAGE, index))
     if fp.fingerprint is None:
         out.append(AnalysisWarning(ErrorCode.FINGERPRINT_FAILED, f"no fingerprint: {fp.problem}", index))
-    if flavor_wanted and flavor is None and not amplitude.quiet:
-        out.append(AnalysisWarning(ErrorCode.FLAVOR_FAILED, "no flavor: the passage has no measurable loudness", index))
     return out
 
 

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
-__all__ = ["Envelopes", "FrameAnalyzer", "a_weighting_sos", "hop_energy", "hop_samples", "mono_mix"]
+__all__ = ["Envelopes", "FrameAnalyzer", "a_weighting_sos", "channel_sum", "hop_energy", "hop_samples", "mono_mix"]
 
 _A_POLES_HZ = (20.598997, 20.598997, 107.65265, 737.86223, 12194.217, 12194.217)
 
@@ -57,12 +57,17 @@ def mono_mix(pcm: np.ndarray) -> np.ndarray:
     """Mean of the channels of a (channels, n) block, float32."""
     if pcm.shape[0] == 1:
         return pcm[0]
-    if pcm.shape[0] == 2:
-        return (pcm[0] + pcm[1]) * np.float32(0.5)
-    return pcm.mean(axis=0, dtype=np.float32)
+    return np.mean(pcm, axis=0, dtype=np.float32)
 
 
-_mono = mono_mix
+def channel_sum(pcm: np.ndarray) -> np.ndarray:
+    """Sum of the channels, in one pass: the mono mix times the channel count (scaled back later)."""
+    if pcm.shape[0] == 1:
+        return pcm[0]
+    total = np.add(pcm[0], pcm[1])
+    for row in pcm[2:]:
+        total += row
+    return total
 
 
 def hop_energy(pcm: np.ndarray, hop: int) -> np.ndarray:
@@ -111,7 +116,17 @@ class FrameAnalyzer:
         self.sample_rate = sample_rate
         self.channels = channels
         self.hop = hop_samples(sample_rate)
-        self._sos = a_weighting_sos(sample_rate).astype(np.float32) if a_weighting else None
+        # The mono mix is formed as a channel sum; the 1/channels goes into the filter's gain
+        # (or into the energies when there is no filter), saving a pass over every block.
+        self._gain = 1.0 / channels
+        if a_weighting:
+            sos = a_weighting_sos(sample_rate)
+            sos[0, :3] *= self._gain
+            self._sos: np.ndarray | None = sos.astype(np.float32)
+            self._energy_scale = np.float32(1.0)
+        else:
+            self._sos = None
+            self._energy_scale = np.float32(self._gain**2)
         self._zi = np.zeros((self._sos.shape[0], 2), np.float32) if self._sos is not None else None
         self._carry = np.zeros((channels, 0), np.float32)
         self._carry_weighted = np.zeros(0, np.float32)
@@ -121,14 +136,14 @@ class FrameAnalyzer:
         self.hops_done = 0
 
     def push(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Add a block; return (loudest_channel_ms, mono) for the hops it completed.
+        """Add a block; return (loudest_channel_ms, channel_sum) for the hops it completed.
 
-        ``mono`` is the block's mono mix (before weighting), handed back so that later consumers
-        (flavor) need not mix again.
+        ``channel_sum`` (the mono mix times the channel count, before weighting) is handed back so
+        that later consumers (flavor) need not mix again.
         """
         n = pcm.shape[1]
         self.total_samples += n
-        mono = _mono(pcm)
+        mono = channel_sum(pcm)
         if n == 0:
             return np.zeros(0), mono
         if self._sos is not None:
@@ -158,7 +173,7 @@ class FrameAnalyzer:
         n = pcm.shape[1] // hop
         loud = hop_energy(pcm, hop).max(axis=0).astype(np.float64) / hop
         w = weighted.reshape(n, hop)
-        self._weighted.append(np.einsum("nh,nh->n", w, w) / np.float32(hop))
+        self._weighted.append(np.einsum("nh,nh->n", w, w) * (self._energy_scale / np.float32(hop)))
         # Peaks matter only near full scale: look per hop only in blocks that get there.
         top = max(float(pcm.max()), -float(pcm.min()))
         if top >= 0.5:

@@ -180,6 +180,7 @@ class FlavorCollector:
 
     # --- native-rate hops -------------------------------------------------------------------
     def push(self, pcm: np.ndarray, mono: np.ndarray) -> None:
+        """Add a block and its mono mix (any scale: only ratios of its energies are used)."""
         if pcm.shape[1] == 0:
             return
         weighted, self._zi = sps.sosfilt(self._sos, pcm, axis=1, zi=self._zi)
