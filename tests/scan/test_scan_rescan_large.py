@@ -27,9 +27,12 @@ def test_unchanged_rescan_reads_no_file_contents(db: Database, root: Path, templ
 
     watch = OpenWatch(folders)
     try:
-        started = time.perf_counter()
-        again = sync_library(db, root / "lib", root)
-        again_s = time.perf_counter() - started
+        timings = []
+        for _ in range(3):  # best of three: a busy machine must not decide the ratio
+            started = time.perf_counter()
+            again = sync_library(db, root / "lib", root)
+            timings.append(time.perf_counter() - started)
+        again_s = min(timings)
         opened = watch.file_events()
         assert not watch.overflowed
         assert opened == []  # not one audio file, not one decoy was opened
