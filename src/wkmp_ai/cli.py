@@ -16,6 +16,7 @@ from typing import Any
 
 from wkmp_ai import __version__
 from wkmp_ai.config import ConfigError, Settings, load_settings, resolve_inside_root
+from wkmp_ai.errors import IngestError
 
 __all__ = ["build_parser", "main"]
 
@@ -181,6 +182,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"wkmp-ai: {exc}", file=sys.stderr)
         return EXIT_USAGE
+    except IngestError as exc:  # the database cannot be opened or written (disk full, corrupt, read-only)
+        if getattr(args, "json", False) and args.command in {"import", "scan"}:
+            print(json.dumps({"state": "FAILED", "error": {"code": exc.code.value, "message": exc.detail}}))
+        print(f"wkmp-ai: {exc.code.value}: {exc.detail}", file=sys.stderr)
+        return EXIT_FAILED
     except KeyboardInterrupt:
         return 130
     raise AssertionError(f"unhandled command {args.command}")

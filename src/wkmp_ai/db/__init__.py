@@ -6,9 +6,10 @@ module holds the queries of one area and takes a connection as its first argumen
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
-from wkmp_ai.db.connection import Database, connect
+from wkmp_ai.db.connection import Database, connect, translate_sqlite_error
 from wkmp_ai.db.schema import SCHEMA_VERSION, ensure_schema
 from wkmp_ai.db.settings import ensure_import_parameters
 
@@ -21,6 +22,8 @@ def open_database(path: str | Path, *, host: str = "127.0.0.1", port: int = 5723
     setup = connect(path)
     try:
         ensure_schema(setup, host=host, port=port)
+    except sqlite3.Error as exc:
+        raise translate_sqlite_error(exc, f"cannot create the schema in {path}") from exc
     finally:
         setup.close()
     db = Database(path)

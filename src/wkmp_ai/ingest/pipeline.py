@@ -144,6 +144,7 @@ class _ImportRun:
         self.identify_gate = asyncio.Semaphore(IDENTIFY_CONCURRENCY)
         self.identifier: Identifier | None = None
         self.pool: WorkerPool | None = None
+        self.pool_ready: asyncio.Task[WorkerPool] | None = None
         self.written_ids: set[str] = set()
 
     # ---- the run ------------------------------------------------------------------------------
@@ -165,7 +166,8 @@ class _ImportRun:
                 self.service.settings, self.service.db, self.service.identify_options, limiters=self.service.limiters
             )
             try:
-                await self._process(work)
+                if work:
+                    await self._process(work)
                 if not self._stopping():
                     await self._identify_earlier_pending()
             finally:
@@ -186,7 +188,7 @@ class _ImportRun:
                 session.transition(State.FAILED)
         finally:
             ticker.cancel()
-            await asyncio.gather(ticker, self.pool_ready, return_exceptions=True)
+            await asyncio.gather(ticker, *([self.pool_ready] if self.pool_ready else []), return_exceptions=True)
 
     async def _tick(self) -> None:
         while True:
@@ -240,6 +242,7 @@ class _ImportRun:
     # ---- PROCESSING ---------------------------------------------------------------------------
     async def _process(self, work: list[q.WorkItem]) -> None:
         parallelism = worker_count(self.params)
+        assert self.pool_ready is not None
         self.pool = await self.pool_ready
         slots: asyncio.Queue[int] = asyncio.Queue()
         for slot in range(parallelism):
