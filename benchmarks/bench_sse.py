@@ -15,7 +15,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import shutil
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.conftest import free_port
+from tests.conftest import free_port, offline_env
 from tests.ingest.library import make_album
 
 OUT = Path(__file__).resolve().parent / "out"
@@ -38,15 +37,7 @@ async def one_run(library: Path, scratch: Path, subscribers: int) -> float:
     root = scratch / f"run-{time.monotonic_ns()}"
     shutil.copytree(library, root, ignore=shutil.ignore_patterns("wkmp.db*"))
     port = free_port()
-    dead = "http://127.0.0.1:9"
-    env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(scratch / "xdg"),
-        "WKMP_ACOUSTID_URL": dead,
-        "WKMP_MUSICBRAINZ_URL": dead,
-        "WKMP_ACOUSTICBRAINZ_URL": dead,
-        "WKMP_COVERART_URL": dead,
-    }
+    env = offline_env(scratch)
     server = subprocess.Popen(
         [sys.executable, "-m", "wkmp_ai", "serve", "--root", str(root), "--port", str(port)],
         env=env,

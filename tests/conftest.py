@@ -6,6 +6,7 @@ process; tests talk to it over real sockets with httpx.
 
 from __future__ import annotations
 
+import os
 import socket
 import threading
 import time
@@ -21,6 +22,17 @@ import uvicorn
 from wkmp_ai.api import create_app
 from wkmp_ai.config import Settings, load_settings
 from wkmp_ai.db import Database, open_database
+
+DEAD_URL = "http://127.0.0.1:9"  # the discard port: connection refused at once
+SERVICES = ("acoustid", "musicbrainz", "acousticbrainz", "coverart")
+
+
+def offline_env(tmp_path: Path) -> dict[str, str]:
+    """Environment for a wkmp-ai subprocess: no user config, every service URL refusing connections."""
+    env = {**os.environ, "XDG_CONFIG_HOME": str(tmp_path / "xdg")}
+    env.pop("ACOUSTID_API_KEY", None)
+    env.pop("WKMP_ROOT", None)
+    return env | {f"WKMP_{name.upper()}_URL": DEAD_URL for name in SERVICES}
 
 
 def free_port() -> int:
@@ -40,18 +52,8 @@ def root(tmp_path: Path) -> Path:
 def settings(root: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Settings:
     # Keep the user's own config out of the tests; no network address but 127.0.0.1 is ever used.
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg"))
-    dead = "http://127.0.0.1:9"  # discard port: connection refused at once
-    return load_settings(
-        {
-            "root_folder": root,
-            "port": free_port(),
-            "acoustid_url": dead,
-            "musicbrainz_url": dead,
-            "acousticbrainz_url": dead,
-            "coverart_url": dead,
-        },
-        env={},
-    )
+    urls = {f"{name}_url": DEAD_URL for name in SERVICES}
+    return load_settings({"root_folder": root, "port": free_port(), **urls}, env={})
 
 
 @pytest.fixture

@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 
+from tests.conftest import offline_env
 from tests.ingest.library import make_album
 
 
@@ -32,17 +33,8 @@ def small_disk(tmp_path: Path) -> Iterator[Path]:
 
 
 def wkmp(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    dead = "http://127.0.0.1:9"
-    env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-        "WKMP_ACOUSTID_URL": dead,
-        "WKMP_MUSICBRAINZ_URL": dead,
-        "WKMP_ACOUSTICBRAINZ_URL": dead,
-        "WKMP_COVERART_URL": dead,
-    }
     return subprocess.run(
-        [sys.executable, "-m", "wkmp_ai", *args], env=env, capture_output=True, text=True, timeout=180
+        [sys.executable, "-m", "wkmp_ai", *args], env=offline_env(tmp_path), capture_output=True, text=True, timeout=180
     )
 
 

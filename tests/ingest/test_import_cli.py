@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import signal
 import sqlite3
 import subprocess
@@ -13,28 +12,18 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import offline_env
 from tests.ingest.library import make_album, undecodable_flac
 
 
-def run_import(root: Path, folder: Path, tmp_path: Path, *args: str, **popen: object) -> subprocess.Popen[str]:
-    dead = "http://127.0.0.1:9"
-    env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-        "WKMP_ACOUSTID_URL": dead,
-        "WKMP_MUSICBRAINZ_URL": dead,
-        "WKMP_ACOUSTICBRAINZ_URL": dead,
-        "WKMP_COVERART_URL": dead,
-    }
-    env.pop("ACOUSTID_API_KEY", None)
+def run_import(root: Path, folder: Path, tmp_path: Path, *args: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
         [sys.executable, "-m", "wkmp_ai", "import", str(folder), "--root", str(root), *args],
-        env=env,
+        env=offline_env(tmp_path),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        **popen,
-    )  # type: ignore[call-overload]
+    )
 
 
 def test_good_bad_and_untagged_files(tmp_path: Path) -> None:

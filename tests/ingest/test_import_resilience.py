@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from tests.api.test_server_process import wait_healthy
-from tests.conftest import free_port, start_live_server
+from tests.conftest import DEAD_URL, free_port, offline_env, start_live_server
 from tests.fakes import FakeServices, Rates
 from tests.fakes.world import Artist, Medium, Recording, Release, Track, World, mbid
 from tests.ingest.library import make_album
@@ -61,7 +60,7 @@ def test_offline_import_is_identified_by_the_next_run(settings: Settings) -> Non
     tracks = make_album(root, "Offline/Album", 3, seconds=5.0)
     with FakeServices(world_for(tracks, "Album"), rates=Rates.fast(50.0), tolerance=0.5) as fakes:
         online = replace(settings, **fakes.settings_changes())
-        offline = replace(online, **{f"{name}_url": "http://127.0.0.1:9" for name in fakes.all})
+        offline = replace(online, **{f"{name}_url": DEAD_URL for name in fakes.all})
         server, thread = start_live_server(offline)
         try:
             with httpx.Client(base_url=f"http://127.0.0.1:{offline.port}") as client:
@@ -142,12 +141,7 @@ def test_sigterm_to_the_service_cancels_the_import_and_exits_0(tmp_path: Path) -
     root = tmp_path / "music"
     make_album(root, "Long", 20, seconds=30.0)
     port = free_port()
-    env = {
-        **os.environ,
-        "XDG_CONFIG_HOME": str(tmp_path / "xdg"),
-        "WKMP_ACOUSTID_URL": "http://127.0.0.1:9",
-        "WKMP_MUSICBRAINZ_URL": "http://127.0.0.1:9",
-    }
+    env = offline_env(tmp_path)
     proc = subprocess.Popen(
         [sys.executable, "-m", "wkmp_ai", "serve", "--root", str(root), "--port", str(port)],
         env=env,

@@ -24,8 +24,8 @@ from wkmp_ai.identify.ratelimit import RateLimiter
 from wkmp_ai.identify.records import (
     AlbumGroup,
     AlbumIdentification,
-    FileToIdentify,
     IdentifyWarning,
+    group_files,
 )
 
 __all__ = ["PendingReport", "identify_and_write", "identify_pending", "refresh_flavors"]
@@ -77,18 +77,6 @@ def _write_cache(db: Database, writes: Any) -> None:
         q.write_cache(conn, writes)
 
 
-def _regroup(pending: Sequence[tuple[str, FileToIdentify]]) -> list[AlbumGroup]:
-    by_key: dict[str, list[FileToIdentify]] = {}
-    for key, file in pending:
-        by_key.setdefault(key, []).append(file)
-    groups = []
-    for key, files in sorted(by_key.items()):
-        files.sort(key=lambda f: (f.tags.disc_number or 0, f.tags.track_number or 0, f.rel_path))
-        album = next((f.tags.album for f in files if f.tags.album), None)
-        groups.append(AlbumGroup(key=key, folder=files[0].folder, album=album, files=tuple(files)))
-    return groups
-
-
 async def refresh_flavors(ident: Identifier, db: Database) -> int:
     """Fetch AcousticBrainz data for identified passages that could not get it before."""
     with db.read() as conn:
@@ -124,7 +112,7 @@ async def identify_pending(
     """Identify every pending file of the database; return what happened."""
     with db.read() as conn:
         pending = q.load_pending(conn)
-    groups = _regroup(pending)
+    groups = group_files(file for _key, file in pending)  # the stored key is group_key of the same request
     report = PendingReport(groups=len(groups), files=len(pending))
     ident = identifier or Identifier(settings, db, options, limiters=limiters)
     try:

@@ -366,10 +366,7 @@ class _ImportRun:
         if not pending:
             return
         self.session.operation = f"Identifying {len(pending)} files left pending by earlier imports"
-        by_key: dict[str, list[FileToIdentify]] = {}
-        for key, request in pending:
-            by_key.setdefault(key, []).append(request)
-        groups = [g for requests in by_key.values() for g in group_files(requests)]
+        groups = group_files(request for _key, request in pending)
         results = await identify_and_write(self.identifier, self.service.db, groups, concurrency=IDENTIFY_CONCURRENCY)
         for result in results:
             self._report_identification(result)
