@@ -12,10 +12,11 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
-from wkmp_ai.api import analyze, events, health, imports, parameters
+from wkmp_ai.api import analyze, events, health, imports, pages, parameters
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
 from wkmp_ai.config import Settings
@@ -25,7 +26,7 @@ from wkmp_ai.ingest.pipeline import ImportService
 
 __all__ = ["create_app"]
 
-ROUTERS = [health.router, parameters.router, analyze.router, imports.router, events.router]
+ROUTERS = [health.router, parameters.router, analyze.router, imports.router, events.router, pages.router]
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> FastAPI:
     )
     for router in ROUTERS:
         app.include_router(router)
+    app.mount("/static", StaticFiles(packages=[("wkmp_ai", "web")]), name="static")
     app.add_middleware(
         SecurityMiddleware,
         allowed_hosts=settings.hosts_allowed(),
