@@ -47,6 +47,7 @@ from wkmp_ai.params import defaults
 
 OUT = Path(__file__).resolve().parent / "out"
 CYCLE = ("flac", "mp3", "ogg", "opus", "m4a")
+AUDIO_SUFFIXES = {FORMATS[f].suffix for f in CYCLE}
 WKMP = [sys.executable, "-m", "wkmp_ai"]
 
 
@@ -73,7 +74,7 @@ def make_library(root: Path, albums: int, tracks: int, seconds: float) -> list[P
                 )
         stamp.write_text(f"{albums}x{tracks}x{seconds}")
         print(f"generated {albums * tracks} files in {time.monotonic() - started:.0f} s", file=sys.stderr)
-    return sorted(p for p in root.rglob("*") if p.is_file() and not p.name.startswith(".") and p.suffix != ".jpg")
+    return sorted(p for p in root.rglob("*") if p.suffix in AUDIO_SUFFIXES)
 
 
 def analyse_sequentially(files: list[Path]) -> tuple[float, list[dict[str, Any]]]:
@@ -122,7 +123,7 @@ def world_from(root: Path, analyses: list[dict[str, Any]]) -> World:
 
 def run_import(root: Path, fakes: FakeServices, xdg: Path) -> tuple[float, int, dict[str, Any]]:
     """Import ``root`` in a fresh process; return wall time, peak RSS of its process tree, summary."""
-    for stale in root.glob("wkmp.db*"):
+    for stale in [*root.glob("wkmp.db*"), *root.rglob("*.jpg")]:  # a fresh start: no database, no art saved before
         stale.unlink()
     changes = fakes.settings_changes()
     env = {
