@@ -29,7 +29,7 @@ import numpy as np
 from wkmp_ai import params as P
 from wkmp_ai.audio.amplitude import AmplitudeResult, analyze_range
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
-from wkmp_ai.audio.decode import AudioDecoder, StreamInfo, open_audio
+from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
@@ -63,6 +63,11 @@ def effective_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _block_frames(hop: int) -> int:
+    """Decode blocks of whole envelope hops, so that no hop straddles two blocks (but the last)."""
+    return hop * max(1, DEFAULT_BLOCK_FRAMES // hop)
 
 
 def _channel_names(info: StreamInfo) -> list[str]:
@@ -100,7 +105,7 @@ class _Pipeline:
         self._onset_sent = False
 
     def run(self) -> None:
-        for block in self.audio.blocks():
+        for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
             loud, mono = self.frames.push(block.pcm)
             if block.final:
                 loud = np.concatenate([loud, self.frames.finish()])
@@ -307,7 +312,7 @@ def analyze_amplitude(
         rate = audio.info.sample_rate
         frames = FrameAnalyzer(rate, audio.info.channels, a_weighting=params["apply_a_weighting"])
         stop = None if end_s is None else round(end_s * rate)
-        for block in audio.blocks():
+        for block in audio.blocks(block_frames=_block_frames(frames.hop)):
             frames.push(block.pcm)
             if stop is not None and frames.total_samples >= stop + frames.hop:
                 break
