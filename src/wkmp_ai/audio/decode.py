@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 
 import av
+import av.filter
 import numpy as np
 
 from wkmp_ai.errors import ErrorCode, IngestError
@@ -42,6 +43,8 @@ MAX_BAD_PACKETS = 100
 # packets make reading a WAV file little more than a copy. Other demuxers ignore the option.
 PCM_PACKET = {"max_size": str(1 << 20)}
 QUICK_PROBE = {"probesize": "65536", **PCM_PACKET}
+# libswresample as Chromaprint's fpcalc configures it (its FFmpegAudioProcessor::SetCompatibleMode).
+FPCALC_RESAMPLER = "filter_size=16:phase_shift=8:linear_interp=1:cutoff=0.8"
 
 _CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "matroska"}
 _DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64, "flt": np.float32, "dbl": np.float64}
@@ -311,7 +314,7 @@ class AudioDecoder:
         """
         feed = self._fp
         if feed is None or feed.next_native != block.start or feed.fmt != block.fmt:
-            feed = self._fp = _FingerprintFeed(self.info.sample_rate, block.start, block.fmt)
+            feed = self._fp = _FingerprintFeed(self.info.sample_rate, block.start, block)
         return feed.feed(block)
 
 
@@ -320,14 +323,36 @@ def _layout(info: StreamInfo) -> str:
 
 
 class _FingerprintFeed:
-    """FFmpeg's resampler to 11025 Hz mono s16, fed whole blocks of native samples."""
+    """FFmpeg's resampler to 11025 Hz mono s16, set up as ``fpcalc`` sets it up, fed whole blocks.
 
-    def __init__(self, rate: int, start: int, fmt: str):
+    ``fpcalc`` (Chromaprint's FFmpeg reader) puts libswresample in its "compatible mode": a
+    16-tap filter (FFmpeg's default is 32), 8 phase bits with linear interpolation, cutoff 0.8.
+    The same settings here give Chromaprint the same samples, so the fingerprints are
+    ``fpcalc``'s bit for bit, and the resampling costs a third less than with FFmpeg's defaults.
+    """
+
+    def __init__(self, rate: int, start: int, block: Block):
         self.rate = rate
-        self.fmt = fmt
+        self.fmt = block.fmt
         self.next_native = start
         self.index = round(start * FINGERPRINT_RATE / rate)
-        self.resampler = av.AudioResampler(format="s16", layout="mono", rate=FINGERPRINT_RATE)
+        self._graph = graph = av.filter.Graph()  # the filters live as long as their graph
+        self._source = graph.add_abuffer(format=block.fmt, sample_rate=rate, layout=block.layout)
+        resample = graph.add("aresample", f"{FINGERPRINT_RATE}:{FPCALC_RESAMPLER}")
+        mono16 = graph.add("aformat", f"sample_fmts=s16:sample_rates={FINGERPRINT_RATE}:channel_layouts=mono")
+        self._sink = graph.add("abuffersink")
+        self._source.link_to(resample)
+        resample.link_to(mono16)
+        mono16.link_to(self._sink)
+        graph.configure()
+
+    def _drain(self, parts: list[np.ndarray]) -> None:
+        while True:
+            try:
+                frame = self._sink.pull()
+            except (av.BlockingIOError, av.EOFError):
+                return
+            parts.append(_mono16(frame))
 
     def feed(self, block: Block) -> tuple[int, np.ndarray]:
         parts: list[np.ndarray] = []
@@ -336,10 +361,13 @@ class _FingerprintFeed:
             if frame is None:
                 frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
                 frame.sample_rate = self.rate
-            parts += [_mono16(f) for f in self.resampler.resample(frame)]
+            frame.pts = None  # the resampler only times its output with it; samples do not depend on it
+            self._source.push(frame)
+            self._drain(parts)
         if block.final:
-            parts += [_mono16(f) for f in self.resampler.resample(None)]
-        out = np.concatenate(parts) if parts else np.zeros(0, np.int16)
+            self._source.push(None)
+            self._drain(parts)
+        out = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int16)
         index = self.index
         self.index += len(out)
         self.next_native = block.start + block.frames
