@@ -19,7 +19,7 @@ reported through :attr:`AudioDecoder.problems` (the caller turns it into a ``PAR
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -39,9 +39,10 @@ DEFAULT_BLOCK_FRAMES = 1 << 16
 # After this many undecodable packets the rest of the file is given up on.
 MAX_BAD_PACKETS = 100
 # Raw PCM demuxers (WAV, W64) hand out 4 KiB packets by default: ~2000 packets for a 3-minute
-# track, each costing more Python and PyAV overhead than its samples cost to analyse. 1 MiB
-# packets make reading a WAV file little more than a copy. Other demuxers ignore the option.
-PCM_PACKET = {"max_size": str(1 << 20)}
+# track, each costing more Python and PyAV overhead than its samples cost to analyse. 64 KiB
+# packets halve the cost of reading a WAV file; larger ones cost more again (the stream probe
+# reads whole packets, and big copies miss the cache). Other demuxers ignore the option.
+PCM_PACKET = {"max_size": str(1 << 16)}
 QUICK_PROBE = {"probesize": "65536", **PCM_PACKET}
 # libswresample as Chromaprint's fpcalc configures it (its FFmpegAudioProcessor::SetCompatibleMode).
 FPCALC_RESAMPLER = "filter_size=16:phase_shift=8:linear_interp=1:cutoff=0.8"
@@ -211,25 +212,21 @@ class AudioDecoder:
 
     def _frames(self) -> Iterator[av.AudioFrame]:
         """Decoded frames; a bad packet is skipped and counted rather than ending the file."""
-        packets = self._container.demux(self._stream)
-        while True:
-            try:
-                packet = next(packets)
-            except StopIteration:
-                break
-            except (av.FFmpegError, OSError) as exc:  # the demuxer itself is lost: stop here
-                self.problems.note(self.duration_s, f"demux: {exc}")
-                self.problems.gave_up = True
-                break
-            try:
-                frames = packet.decode()
-            except (av.FFmpegError, ValueError) as exc:
-                self.problems.note(self.duration_s, str(exc))
-                if self.problems.bad_packets >= MAX_BAD_PACKETS:
-                    self.problems.gave_up = True
-                    break
-                continue
-            yield from frames
+        problems = self.problems
+        try:
+            for packet in self._container.demux(self._stream):
+                try:
+                    frames = packet.decode()
+                except (av.FFmpegError, ValueError) as exc:
+                    problems.note(self.duration_s, str(exc))
+                    if problems.bad_packets >= MAX_BAD_PACKETS:
+                        problems.gave_up = True
+                        return
+                    continue
+                yield from frames
+        except (av.FFmpegError, OSError) as exc:  # the demuxer itself is lost: stop here
+            problems.note(self.duration_s, f"demux: {exc}")
+            problems.gave_up = True
 
     def blocks(self, *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Iterator[Block]:
         """Yield the whole file as blocks of ``block_frames`` sample frames (the last shorter, ``final``).
@@ -263,39 +260,50 @@ class AudioDecoder:
         base = self._stream.time_base
         tb_num, tb_den = (base.numerator * rate, base.denominator) if base else (0, 1)
         expected: int | None = None  # where, by the timestamps, the next frame should start
+        half, tolerance = tb_den // 2, rate // 500  # more than 2 ms missing is a gap
+        queued = 0  # samples in the FIFO
         for frame in self._frames():
             n = frame.samples
             if n == 0:
                 continue
             pts = frame.pts
             if pts is not None and tb_num:
-                position = (pts * tb_num + tb_den // 2) // tb_den
-                if expected is not None and position - expected > rate // 500:  # more than 2 ms missing
+                position = (pts * tb_num + half) // tb_den
+                if expected is not None and position - expected > tolerance:
                     self.problems.note_gap(self.duration_s, (position - expected) / rate)
                 expected = position + n
-            if conform is None and frame.sample_rate == rate and frame.layout.nb_channels == channels:
-                items: Iterable[av.AudioFrame] = (frame,)
+            frame.pts = None  # the FIFO checks timestamps for continuity; gaps are handled above
+            if (
+                conform is None
+                and frame.format.name == fifo_format
+                and frame.sample_rate == rate
+                and frame.layout.nb_channels == channels
+            ):  # the frame is like the ones before it (the usual case): straight into the FIFO
+                fifo.write(frame)
+                self.frames_decoded += n
+                queued += n
             else:
-                if conform is None:
+                if conform is None and (frame.sample_rate != rate or frame.layout.nb_channels != channels):
                     log.info("%s: audio format changes mid-stream; converting", self.path)
                     conform = av.AudioResampler(format="fltp", layout=_layout(info), rate=rate)
-                items = conform.resample(frame)
-            for item in items:
-                name = item.format.name
-                if name != fifo_format:
-                    if name.rstrip("p") not in _DTYPES:
-                        raise IngestError(
-                            ErrorCode.DECODE_ERROR, f"unsupported sample format {name}", path=str(self.path)
-                        )
-                    if fifo.samples:  # the FIFO takes one format: hand on what it holds first
-                        yield take(None, False)
-                    fifo = av.AudioFifo()
-                    fifo_format = name
-                item.pts = None  # the FIFO checks timestamps for continuity; gaps are handled above
-                fifo.write(item)
-                self.frames_decoded += item.samples
-            while fifo.samples >= block_frames:
+                for item in conform.resample(frame) if conform is not None else (frame,):
+                    name = item.format.name
+                    if name != fifo_format:
+                        if name.rstrip("p") not in _DTYPES:
+                            raise IngestError(
+                                ErrorCode.DECODE_ERROR, f"unsupported sample format {name}", path=str(self.path)
+                            )
+                        if fifo.samples:  # the FIFO takes one format: hand on what it holds first
+                            yield take(None, False)
+                        fifo = av.AudioFifo()
+                        fifo_format = name
+                    item.pts = None
+                    fifo.write(item)
+                    self.frames_decoded += item.samples
+                queued = fifo.samples
+            while queued >= block_frames:
                 yield take(block_frames, False)
+                queued -= block_frames
         if self.frames_decoded == 0:
             detail = self.problems.first_message or "the stream holds no samples"
             raise IngestError(ErrorCode.DECODE_ERROR, f"no audio could be decoded: {detail}", path=str(self.path))
