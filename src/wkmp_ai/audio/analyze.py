@@ -85,7 +85,9 @@ class _Pipeline:
         info = audio.info
         self.audio = audio
         self.rate = info.sample_rate
-        self.frames = FrameAnalyzer(info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"])
+        self.frames = FrameAnalyzer(
+            info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"], keep_mix=flavor
+        )
         self.min_passage = round(params["min_passage_duration_s"] * self.rate)
         self.tracker = SilenceTracker(
             threshold_db=params["silence_threshold_db"],
