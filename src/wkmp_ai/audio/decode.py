@@ -49,6 +49,7 @@ FPCALC_RESAMPLER = "filter_size=16:phase_shift=8:linear_interp=1:cutoff=0.8"
 
 _CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "matroska"}
 _DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64, "flt": np.float32, "dbl": np.float64}
+_PACKED_INT = ("s16", "s32")
 _SCALE = {"u8": 1 / 128, "s16": 1 / 32768, "s32": 1 / 2147483648, "s64": 1 / 9223372036854775808}
 
 
@@ -182,6 +183,11 @@ class AudioDecoder:
         # One thread per decoder: the import runs one file per core already, and decoder threads
         # would only add CPU time (FLAC frame threads cost ~2× the CPU for the same wall time).
         ctx.thread_count = 1
+        # Planar output from decoders that offer it (FLAC): the analysis works on one channel at a
+        # time, and the decoder then skips interleaving what we would de-interleave again.
+        native_format = ctx.format.name if ctx.format is not None else ""
+        if native_format in _PACKED_INT:
+            ctx.options = {**ctx.options, "request_sample_fmt": native_format + "p"}
         duration = None
         if self._stream.duration is not None and self._stream.time_base is not None:
             duration = float(self._stream.duration * self._stream.time_base)
