@@ -343,6 +343,11 @@ class _FingerprintFeed:
     16-tap filter (FFmpeg's default is 32), 8 phase bits with linear interpolation, cutoff 0.8.
     The same settings here give Chromaprint the same samples, so the fingerprints are
     ``fpcalc``'s bit for bit, and the resampling costs a third less than with FFmpeg's defaults.
+
+    A stereo file is mixed to mono here, in float, before the resampler: libswresample's own
+    stereo-to-mono matrix is the plain mean, so Chromaprint gets the same samples (give or take
+    a rounding) and the resampler has one channel to filter instead of two. Other layouts keep
+    FFmpeg's downmix, whose centre and surround levels are its own.
     """
 
     def __init__(self, rate: int, start: int, block: Block):
@@ -350,8 +355,12 @@ class _FingerprintFeed:
         self.fmt = block.fmt
         self.next_native = start
         self.index = round(start * FINGERPRINT_RATE / rate)
+        self._mix_stereo = block.layout == "stereo"
         self._graph = graph = av.filter.Graph()  # the filters live as long as their graph
-        self._source = graph.add_abuffer(format=block.fmt, sample_rate=rate, layout=block.layout)
+        if self._mix_stereo:
+            self._source = graph.add_abuffer(format="flt", sample_rate=rate, layout="mono")
+        else:
+            self._source = graph.add_abuffer(format=block.fmt, sample_rate=rate, layout=block.layout)
         resample = graph.add("aresample", f"{FINGERPRINT_RATE}:{FPCALC_RESAMPLER}")
         mono16 = graph.add("aformat", f"sample_fmts=s16:sample_rates={FINGERPRINT_RATE}:channel_layouts=mono")
         self._sink = graph.add("abuffersink")
@@ -372,7 +381,12 @@ class _FingerprintFeed:
         parts: list[np.ndarray] = []
         if block.frames:
             frame = block.frame
-            if frame is None:
+            if self._mix_stereo:
+                mix = np.add(block.pcm[0], block.pcm[1])
+                mix *= np.float32(0.5)
+                frame = av.AudioFrame.from_ndarray(mix.reshape(1, -1), format="flt", layout="mono")
+                frame.sample_rate = self.rate
+            elif frame is None:
                 frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
                 frame.sample_rate = self.rate
             frame.pts = None  # the resampler only times its output with it; samples do not depend on it
