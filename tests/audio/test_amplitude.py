@@ -141,6 +141,20 @@ def test_clipping_warns_and_goes_on(audio_dir: Path) -> None:
     assert result.passages[0].import_metadata["amplitude_analysis"]["clipping_detected"] is True
 
 
+def test_clipping_is_found_in_the_passage_that_clips_only(audio_dir: Path) -> None:
+    """Loud passages (peaks 0.95, 0.97) are not clipped; 0.2 s of clipping in the middle one is."""
+    burst = np.clip(tone(0.2, sr=SR, freq=1000.0, amplitude=1.4), -1.0, 1.0)
+    middle = concat(tone(3.0, sr=SR, amplitude=0.5), burst, tone(2.8, sr=SR, amplitude=0.5))
+    gap, edge = silence(2.0, sr=SR), silence(1.0, sr=SR)
+    signal = concat(edge, tone(6.0, sr=SR, amplitude=0.95), gap, middle, gap, tone(6.0, sr=SR, amplitude=0.97), edge)
+    path = write_audio(audio_dir / "clip-middle.flac", signal, sr=SR, fmt="flac")
+    result = analyse(path)
+    assert len(result.passages) == 3
+    assert [(w.code, w.passage_index) for w in result.warnings] == [(ErrorCode.CLIPPING_DETECTED, 1)]
+    flags = [p.import_metadata["amplitude_analysis"]["clipping_detected"] for p in result.passages]
+    assert flags == [False, True, False]
+
+
 def test_peak_rms_is_a_weighted(audio_dir: Path) -> None:
     path = write_audio(audio_dir / "100hz.flac", tone(4.0, sr=SR, freq=100.0, amplitude=0.9), sr=SR, fmt="flac")
     weighted = analyse(path).passages[0].peak_rms

@@ -46,14 +46,13 @@ from typing import Any
 import numpy as np
 from scipy.ndimage import maximum_filter1d
 
-from wkmp_ai.audio.envelope import Envelopes
+from wkmp_ai.audio.envelope import CLIP_LEVEL, Envelopes
 
 __all__ = ["QUIET_PEAK_RMS", "AmplitudeResult", "analyze_range", "rms_windows"]
 
 QUIET_PEAK_RMS = 0.05
 HOLD_S = 0.5  # at least one beat at 120 BPM
 REFERENCE_PERCENTILE = 75  # of the held envelope: a steady passage needs a quarter of its length at level
-CLIP_LEVEL = 0.99
 _TINY = 1e-12
 
 

@@ -29,7 +29,7 @@ import numpy as np
 from wkmp_ai import params as P
 from wkmp_ai.audio.amplitude import AmplitudeResult, analyze_range
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
-from wkmp_ai.audio.decode import AudioDecoder, StreamInfo, open_audio
+from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
@@ -65,6 +65,11 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _block_frames(hop: int) -> int:
+    """Decode blocks of whole envelope hops, so that no hop straddles two blocks (but the last)."""
+    return hop * max(1, DEFAULT_BLOCK_FRAMES // hop)
+
+
 def _channel_names(info: StreamInfo) -> list[str]:
     try:
         names = [channel.name for channel in av.AudioLayout(info.layout).channels]
@@ -80,7 +85,9 @@ class _Pipeline:
         info = audio.info
         self.audio = audio
         self.rate = info.sample_rate
-        self.frames = FrameAnalyzer(info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"])
+        self.frames = FrameAnalyzer(
+            info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"], keep_mix=flavor
+        )
         self.min_passage = round(params["min_passage_duration_s"] * self.rate)
         self.tracker = SilenceTracker(
             threshold_db=params["silence_threshold_db"],
@@ -100,7 +107,7 @@ class _Pipeline:
         self._onset_sent = False
 
     def run(self) -> None:
-        for block in self.audio.blocks():
+        for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
             loud, mono = self.frames.push(block.pcm)
             if block.final:
                 loud = np.concatenate([loud, self.frames.finish()])
@@ -307,7 +314,7 @@ def analyze_amplitude(
         rate = audio.info.sample_rate
         frames = FrameAnalyzer(rate, audio.info.channels, a_weighting=params["apply_a_weighting"])
         stop = None if end_s is None else round(end_s * rate)
-        for block in audio.blocks():
+        for block in audio.blocks(block_frames=_block_frames(frames.hop)):
             frames.push(block.pcm)
             if stop is not None and frames.total_samples >= stop + frames.hop:
                 break

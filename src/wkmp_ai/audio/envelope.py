@@ -7,7 +7,9 @@ The stream is cut into hops of ``sr // 100`` samples (10 ms at 44.1/48/96 kHz, 9
   a gap is silent only when *every* channel is below the threshold;
 - ``weighted_ms``: the mean square of the mono mix (mean of the channels, SPEC025), A-weighted when
   ``apply_a_weighting`` is set — the amplitude analysis' input;
-- ``peak``: the largest absolute sample of any channel — for clipping warnings.
+- ``peak``: the largest absolute sample of any channel — for clipping warnings. It is exact per
+  hop in the blocks that reach ``CLIP_LEVEL``; elsewhere it is the block's own peak, which is
+  below the level, and that is all a clipping check needs to know.
 
 The first is consumed at once by the silence tracker; the other two are kept, as float32: 100
 values a second, under 3 MB an hour whatever the sample rate.
@@ -28,8 +30,23 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import signal as sps
 
-__all__ = ["Envelopes", "FrameAnalyzer", "a_weighting_sos", "channel_sum", "hop_energy", "hop_samples", "mono_mix"]
+try:  # SciPy's own kernel behind sosfilt, which filters in place (sosfilt copies the input and the state)
+    from scipy.signal._sosfilt import _sosfilt as _sosfilt_in_place
+except ImportError:  # pragma: no cover - a SciPy that moved it: the public function does the same
+    _sosfilt_in_place = None
 
+__all__ = [
+    "CLIP_LEVEL",
+    "Envelopes",
+    "FrameAnalyzer",
+    "a_weighting_sos",
+    "channel_sum",
+    "hop_energy",
+    "hop_samples",
+    "mono_mix",
+]
+
+CLIP_LEVEL = 0.99  # a sample this loud counts as clipped
 _A_POLES_HZ = (20.598997, 20.598997, 107.65265, 737.86223, 12194.217, 12194.217)
 
 
@@ -110,24 +127,29 @@ class Envelopes:
 
 
 class FrameAnalyzer:
-    """Consumes planar float32 blocks and grows the per-hop envelopes."""
+    """Consumes planar float32 blocks and grows the per-hop envelopes.
 
-    def __init__(self, sample_rate: int, channels: int, *, a_weighting: bool = True):
+    With ``keep_mix`` the channel sum of each block is handed back intact (flavor uses it);
+    otherwise the A-weighting filter runs in place on it.
+    """
+
+    def __init__(self, sample_rate: int, channels: int, *, a_weighting: bool = True, keep_mix: bool = False):
         self.sample_rate = sample_rate
         self.channels = channels
         self.hop = hop_samples(sample_rate)
+        self.keep_mix = keep_mix
         # The mono mix is formed as a channel sum; the 1/channels goes into the filter's gain
         # (or into the energies when there is no filter), saving a pass over every block.
         self._gain = 1.0 / channels
         if a_weighting:
             sos = a_weighting_sos(sample_rate)
             sos[0, :3] *= self._gain
-            self._sos: np.ndarray | None = sos.astype(np.float32)
+            self._sos: np.ndarray | None = np.ascontiguousarray(sos, dtype=np.float32)
             self._energy_scale = np.float32(1.0)
+            self._zi = np.zeros((1, self._sos.shape[0], 2), np.float32)  # filter state, carried across blocks
         else:
             self._sos = None
             self._energy_scale = np.float32(self._gain**2)
-        self._zi = np.zeros((self._sos.shape[0], 2), np.float32) if self._sos is not None else None
         self._carry = np.zeros((channels, 0), np.float32)
         self._carry_weighted = np.zeros(0, np.float32)
         self._weighted: list[np.ndarray] = []
@@ -135,48 +157,63 @@ class FrameAnalyzer:
         self.total_samples = 0
         self.hops_done = 0
 
-    def push(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def _weigh(self, mix: np.ndarray, pcm: np.ndarray) -> np.ndarray:
+        """The A-weighted mix; in place when nobody else needs the unweighted one."""
+        if self._sos is None:
+            return mix
+        if _sosfilt_in_place is None:
+            weighted, zi = sps.sosfilt(self._sos, mix, zi=self._zi[0])
+            self._zi[0] = zi
+            return weighted
+        if self.keep_mix or np.shares_memory(mix, pcm):  # a mono file's mix is its samples
+            mix = mix.copy()
+        _sosfilt_in_place(self._sos, mix.reshape(1, -1), self._zi)
+        return mix
+
+    def push(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Add a block; return (loudest_channel_ms, channel_sum) for the hops it completed.
 
-        ``channel_sum`` (the mono mix times the channel count, before weighting) is handed back so
-        that later consumers (flavor) need not mix again.
+        ``channel_sum`` (the mono mix times the channel count, before weighting; None unless
+        ``keep_mix``) is handed back so that later consumers (flavor) need not mix again.
         """
         n = pcm.shape[1]
         self.total_samples += n
-        mono = channel_sum(pcm)
         if n == 0:
-            return np.zeros(0), mono
-        if self._sos is not None:
-            weighted, self._zi = sps.sosfilt(self._sos, mono, zi=self._zi)
-        else:
-            weighted = mono
+            return np.zeros(0), channel_sum(pcm) if self.keep_mix else None
+        mix = channel_sum(pcm)
+        weighted = self._weigh(mix, pcm)
+        mix_out = mix if self.keep_mix else None
+        hop = self.hop
+        if not self._carry.shape[1] and n % hop == 0:  # whole hops, nothing left over (the usual case)
+            return self._add(pcm, weighted), mix_out
         parts = []
         offset = 0
         if self._carry.shape[1]:  # complete the hop left over from the last block
-            offset = min(self.hop - self._carry.shape[1], n)
+            offset = min(hop - self._carry.shape[1], n)
             self._carry = np.concatenate([self._carry, pcm[:, :offset]], axis=1)
             self._carry_weighted = np.concatenate([self._carry_weighted, weighted[:offset]])
-            if self._carry.shape[1] < self.hop:
-                return np.zeros(0), mono
+            if self._carry.shape[1] < hop:
+                return np.zeros(0), mix_out
             parts.append(self._add(self._carry, self._carry_weighted))
-        whole = offset + (n - offset) // self.hop * self.hop
+        whole = offset + (n - offset) // hop * hop
         if whole > offset:
             parts.append(self._add(pcm[:, offset:whole], weighted[offset:whole]))
         self._carry = np.array(pcm[:, whole:], dtype=np.float32)
         self._carry_weighted = np.array(weighted[whole:], dtype=np.float32)
         loud = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros(0))
-        return loud, mono
+        return loud, mix_out
 
     def _add(self, pcm: np.ndarray, weighted: np.ndarray) -> np.ndarray:
         """Envelope values of whole hops (or of one final partial hop)."""
         hop = self.hop if pcm.shape[1] >= self.hop else pcm.shape[1]
         n = pcm.shape[1] // hop
-        loud = hop_energy(pcm, hop).max(axis=0).astype(np.float64) / hop
+        energy = hop_energy(pcm, hop)
+        loud = (energy.max(axis=0) if self.channels > 1 else energy[0]).astype(np.float64) / hop
         w = weighted.reshape(n, hop)
         self._weighted.append(np.einsum("nh,nh->n", w, w) * (self._energy_scale / np.float32(hop)))
-        # Peaks matter only near full scale: look per hop only in blocks that get there.
+        # Peaks matter only at the clipping level: look per hop only in blocks that get there.
         top = max(float(pcm.max()), -float(pcm.min()))
-        if top >= 0.5:
+        if top >= CLIP_LEVEL:
             frames = pcm.reshape(self.channels, n, hop)
             self._peak.append(np.maximum(frames.max(axis=(0, 2)), -frames.min(axis=(0, 2))))
         else:
