@@ -16,9 +16,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from wkmp_ai import params as P
+from wkmp_ai.api.responses import error_response, invalid_parameters, parameters_with
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.config import resolve_inside_root
-from wkmp_ai.db.settings import load_import_parameters
 from wkmp_ai.errors import ErrorCode, IngestError, Severity
 
 router = APIRouter(tags=["analyze"])
@@ -31,10 +31,6 @@ class AmplitudeRequest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the stored parameters")
 
 
-def _error(status: int, code: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": code, "message": message, **extra}, status_code=status)
-
-
 @router.post("/analyze/amplitude", response_model=None)
 def amplitude(
     request: AmplitudeRequest, services: Annotated[Services, Depends(get_services)]
@@ -43,24 +39,22 @@ def amplitude(
     try:
         path = resolve_inside_root(root, request.file_path)
     except ValueError as exc:
-        return _error(400, ErrorCode.PATH_OUTSIDE_ROOT.value, str(exc))
+        return error_response(400, ErrorCode.PATH_OUTSIDE_ROOT.value, str(exc))
     if not path.is_file():
-        return _error(404, "not_found", f"no such file: {request.file_path}")
-    with services.db.read() as conn:
-        stored, _warnings = load_import_parameters(conn)
+        return error_response(404, "not_found", f"no such file: {request.file_path}")
     try:
-        params = P.merge_update(stored, request.parameters)
+        params = parameters_with(services, request.parameters)
     except P.ParameterError as exc:
-        return _error(400, "invalid_parameters", str(exc), errors=exc.errors)
+        return invalid_parameters(exc)
     from wkmp_ai.audio.analyze import analyze_amplitude  # the audio stack loads on first use only
 
     try:
         result = analyze_amplitude(path, request.start_time, request.end_time, params)
     except ValueError as exc:
-        return _error(400, "invalid_request", str(exc))
+        return error_response(400, "invalid_request", str(exc))
     except IngestError as exc:
         status = 422 if exc.severity is Severity.SKIP_FILE else 500
-        return _error(status, exc.code.value, exc.detail)
+        return error_response(status, exc.code.value, exc.detail)
     return {
         "file_path": request.file_path,
         "start_time": result.start_s,

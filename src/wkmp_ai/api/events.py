@@ -17,6 +17,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from wkmp_ai.api.responses import error_response
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.events import utc_now_iso
 from wkmp_ai.ingest.session import ImportSession
@@ -66,7 +67,7 @@ async def events(
     session = services.sessions.get(session_id) if session_id else services.sessions.latest()
     if session is None:
         message = f"no import session {session_id}" if session_id else "no import session has run"
-        return JSONResponse({"error": "Not Found", "message": message}, status_code=404)
+        return error_response(404, "Not Found", message)
     last_seen = last_event_id_query or 0
     if last_event_id and last_event_id.strip().isdigit():
         last_seen = int(last_event_id.strip())

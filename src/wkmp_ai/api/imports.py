@@ -10,9 +10,9 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from wkmp_ai import params as P
+from wkmp_ai.api.responses import error_response, invalid_parameters, parameters_with
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.config import resolve_inside_root
-from wkmp_ai.db.settings import load_import_parameters
 from wkmp_ai.ingest.manager import SessionConflict
 
 router = APIRouter(tags=["import"])
@@ -25,10 +25,6 @@ class StartRequest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict, description="import parameters for this run only")
 
 
-def _error(status: int, error: str, message: str, **extra: Any) -> JSONResponse:
-    return JSONResponse({"error": error, "message": message, **extra}, status_code=status)
-
-
 @router.post("/import/start", status_code=202, response_model=None)
 async def start_import(
     services: Annotated[Services, Depends(get_services)], body: Annotated[StartRequest | None, Body()] = None
@@ -38,21 +34,19 @@ async def start_import(
     try:
         folder = resolve_inside_root(root, request.root_folder or root)
     except ValueError as exc:
-        return _error(400, "invalid_root_folder", str(exc))
+        return error_response(400, "invalid_root_folder", str(exc))
     if not folder.is_dir():
-        return _error(400, "invalid_root_folder", f"{request.root_folder} is not a folder")
+        return error_response(400, "invalid_root_folder", f"{request.root_folder} is not a folder")
     if not os.access(folder, os.R_OK | os.X_OK):
-        return _error(400, "invalid_root_folder", f"{request.root_folder} cannot be read")
-    with services.db.read() as conn:
-        stored, _ = load_import_parameters(conn)
+        return error_response(400, "invalid_root_folder", f"{request.root_folder} cannot be read")
     try:
-        parameters = P.merge_update(stored, request.parameters)
+        parameters = parameters_with(services, request.parameters)
     except P.ParameterError as exc:
-        return _error(400, "invalid_parameters", str(exc), errors=exc.errors)
+        return invalid_parameters(exc)
     try:
         session = services.sessions.start(root, folder, parameters)
     except SessionConflict as exc:
-        return _error(409, "Import already in progress", str(exc), active_session_id=exc.active_id)
+        return error_response(409, "Import already in progress", str(exc), active_session_id=exc.active_id)
     return {"session_id": session.id, "state": session.state.value, "started_at": session.started_at}
 
 
@@ -62,7 +56,7 @@ async def import_status(
 ) -> dict[str, Any] | JSONResponse:
     session = services.sessions.get(session_id)
     if session is None:
-        return _error(404, "Not Found", f"no import session {session_id}", session_id=session_id)
+        return error_response(404, "Not Found", f"no import session {session_id}", session_id=session_id)
     return session.status()
 
 
@@ -72,9 +66,11 @@ async def cancel_import(
 ) -> dict[str, Any] | JSONResponse:
     session = services.sessions.get(session_id)
     if session is None:
-        return _error(404, "Not Found", f"no import session {session_id}", session_id=session_id)
+        return error_response(404, "Not Found", f"no import session {session_id}", session_id=session_id)
     if session.state.finished:
-        return _error(409, "Import already finished", f"session is {session.state.value}", state=session.state.value)
+        return error_response(
+            409, "Import already finished", f"session is {session.state.value}", state=session.state.value
+        )
     await services.sessions.cancel(session_id)
     return {
         "session_id": session.id,

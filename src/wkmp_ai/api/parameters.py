@@ -8,6 +8,7 @@ from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
 
 from wkmp_ai import params as P
+from wkmp_ai.api.responses import invalid_parameters
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.db.settings import load_import_parameters, save_import_parameters
 
@@ -33,5 +34,5 @@ def update_parameters(
             merged = P.merge_update(current, update)
             save_import_parameters(conn, merged)
     except P.ParameterError as exc:
-        return JSONResponse({"error": "invalid_parameters", "message": str(exc), "errors": exc.errors}, status_code=400)
+        return invalid_parameters(exc)
     return {"status": "updated", "parameters": merged}

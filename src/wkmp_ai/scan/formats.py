@@ -20,6 +20,7 @@ import os
 import stat
 import struct
 from collections.abc import Callable
+from typing import Any
 
 __all__ = ["AUDIO_FORMATS", "HEADER_BYTES", "could_be_audio", "identify", "sniff_file", "sniff_names"]
 
@@ -102,19 +103,25 @@ def _mpeg_frame(h: bytes) -> tuple[tuple[int, int, int], int] | None:
     return (version, layer, rate_index), length
 
 
-def _check_mpeg(view: _View) -> str | None:
-    first = _mpeg_frame(view.head[:4])
+def _two_frames(view: _View, parse: Callable[[bytes], tuple[Any, int] | None], size: int) -> Any | None:
+    """The key of the first frame header, if the file holds it whole and the next frame (when there is one) agrees."""
+    first = parse(view.head[:size])
     if first is None:
         return None
     key, length = first
     remaining = view.remaining()
     if remaining < length:
         return None  # a header promising more than the file holds
-    if remaining >= length + 4:
-        second = _mpeg_frame(view.at(length, 4))
+    if remaining >= length + size:
+        second = parse(view.at(length, size))
         if second is None or second[0] != key:
             return None
-    return "mp3" if key[1] == 3 else "mp2"
+    return key
+
+
+def _check_mpeg(view: _View) -> str | None:
+    key = _two_frames(view, _mpeg_frame, 4)
+    return None if key is None else "mp3" if key[1] == 3 else "mp2"
 
 
 def _adts_frame(h: bytes) -> tuple[tuple[int, int], int] | None:
@@ -129,18 +136,7 @@ def _adts_frame(h: bytes) -> tuple[tuple[int, int], int] | None:
 
 
 def _check_adts(view: _View) -> str | None:
-    first = _adts_frame(view.head[:7])
-    if first is None:
-        return None
-    key, length = first
-    remaining = view.remaining()
-    if remaining < length:
-        return None
-    if remaining >= length + 7:
-        second = _adts_frame(view.at(length, 7))
-        if second is None or second[0] != key:
-            return None
-    return "aac"
+    return None if _two_frames(view, _adts_frame, 7) is None else "aac"
 
 
 # --- ID3v2: a tag in front of the audio; look behind it ---------------------------------------------
