@@ -142,14 +142,24 @@ def run_import(root: Path, fakes: FakeServices, xdg: Path) -> tuple[float, int, 
     )
     peak = 0
     parent = psutil.Process(proc.pid)
+    cpu: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU seconds last seen)
+    bench_cpu = time.process_time()
     while proc.poll() is None:
         try:
             tree = [parent, *parent.children(recursive=True)]
             peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+            for p in tree:
+                times = p.cpu_times()
+                role = "main" if p.pid == proc.pid else "helpers" if p.ppid() == proc.pid else "workers"
+                cpu[p.pid] = (role, times.user + times.system)
         except psutil.Error:
             pass
         time.sleep(0.1)
     wall = time.monotonic() - started
+    roles: dict[str, float] = {"fakes+bench": time.process_time() - bench_cpu}
+    for role, seconds in cpu.values():
+        roles[role] = roles.get(role, 0.0) + seconds
+    print("CPU seconds during the import: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(roles.items())))
     out = proc.stdout.read() if proc.stdout else ""
     if proc.returncode != 0:
         raise SystemExit(f"import failed with exit code {proc.returncode}")

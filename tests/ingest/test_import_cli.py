@@ -98,3 +98,30 @@ def test_signal_cancels_cleanly_with_nonzero_exit(tmp_path: Path, sig: signal.Si
     analysed = conn.execute("SELECT count(*) FROM wkmp_ai_import_state WHERE status = 'analysed'").fetchone()[0]
     assert conn.execute("SELECT count(DISTINCT file_id) FROM passages").fetchone()[0] == analysed
     assert 1 <= analysed < 24
+
+
+AUDIO_STACK = ("numpy", "scipy", "av", "essentia")
+CHECK_MODULES = f"""
+import json, sys
+from wkmp_ai.cli import main
+code = main(sys.argv[1:])
+print(json.dumps({{"code": code, "loaded": [m for m in {AUDIO_STACK!r} if m in sys.modules]}}))
+"""
+
+
+def test_the_importing_process_never_loads_the_audio_stack(tmp_path: Path) -> None:
+    """The workers decode and analyse; the process that hashes, identifies and writes stays small."""
+    root = tmp_path / "music"
+    make_album(root, "Small", 2, seconds=3.0, formats=("flac", "mp3"))
+    proc = subprocess.run(
+        [sys.executable, "-c", CHECK_MODULES, "import", str(root / "Small"), "--root", str(root)],
+        env=offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    report = json.loads(proc.stdout.strip().splitlines()[-1])
+    assert report["code"] == 0, proc.stderr
+    assert report["loaded"] == []
+    conn = sqlite3.connect(root / "wkmp.db")
+    assert conn.execute("SELECT count(*) FROM passages").fetchone()[0] == 2  # the work was done, elsewhere

@@ -7,9 +7,13 @@ Modules: ``decode`` (PyAV, blocks) → ``envelope`` (10 ms hops, A-weighting) �
 (segmentation) · ``fingerprint``/``chromaprint`` (per-passage Chromaprint) · ``amplitude``
 (lead-in/lead-out) · ``flavor``/``loudness`` (Essentia, EBU R128) → ``results``; ``analyze`` wires
 them to one decode; ``command`` is ``wkmp-ai analyze``.
+
+The two functions load on first use: the importing process only needs ``results`` (plain data),
+and should not carry NumPy, SciPy and PyAV (~100 MB) for work its workers do.
 """
 
-from wkmp_ai.audio.analyze import analyze_amplitude, analyze_file
+from typing import Any
+
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis
 
 __all__ = [
@@ -20,3 +24,11 @@ __all__ = [
     "analyze_amplitude",
     "analyze_file",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    if name in ("analyze_amplitude", "analyze_file"):
+        from wkmp_ai.audio import analyze
+
+        return getattr(analyze, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
