@@ -134,35 +134,38 @@ def run_import(root: Path, fakes: FakeServices, xdg: Path) -> tuple[float, int, 
         "ACOUSTID_API_KEY": changes.pop("acoustid_api_key"),
         **{f"WKMP_{k.upper()}": str(v) for k, v in changes.items()},
     }
-    started = time.monotonic()
-    proc = subprocess.Popen(
-        [*WKMP, "import", str(root), "--root", str(root), "--json"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    peak = 0
-    parent = psutil.Process(proc.pid)
-    cpu: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU seconds last seen)
-    bench_cpu = time.process_time()
-    while proc.poll() is None:
-        try:
-            tree = [parent, *parent.children(recursive=True)]
-            peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
-            for p in tree:
-                times = p.cpu_times()
-                role = "main" if p.pid == proc.pid else "helpers" if p.ppid() == proc.pid else "workers"
-                cpu[p.pid] = (role, times.user + times.system)
-        except psutil.Error:
-            pass
-        time.sleep(0.1)
-    wall = time.monotonic() - started
-    roles: dict[str, float] = {"fakes+bench": time.process_time() - bench_cpu}
-    for role, seconds in cpu.values():
-        roles[role] = roles.get(role, 0.0) + seconds
-    print("CPU seconds during the import: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(roles.items())))
-    out = proc.stdout.read() if proc.stdout else ""
+    # The summary goes to a file: a pipe nobody reads until the end would block a summary over 64 KB.
+    with tempfile.TemporaryFile(mode="w+") as summary_file:
+        started = time.monotonic()
+        proc = subprocess.Popen(
+            [*WKMP, "import", str(root), "--root", str(root), "--json"],
+            env=env,
+            stdout=summary_file,
+            stderr=subprocess.DEVNULL,
+            text=True,
+        )
+        peak = 0
+        parent = psutil.Process(proc.pid)
+        cpu: dict[int, tuple[str, float]] = {}  # pid -> (role, CPU seconds last seen)
+        bench_cpu = time.process_time()
+        while proc.poll() is None:
+            try:
+                tree = [parent, *parent.children(recursive=True)]
+                peak = max(peak, sum(p.memory_info().rss for p in tree if p.is_running()))
+                for p in tree:
+                    times = p.cpu_times()
+                    role = "main" if p.pid == proc.pid else "helpers" if p.ppid() == proc.pid else "workers"
+                    cpu[p.pid] = (role, times.user + times.system)
+            except psutil.Error:
+                pass
+            time.sleep(0.1)
+        wall = time.monotonic() - started
+        roles: dict[str, float] = {"fakes+bench": time.process_time() - bench_cpu}
+        for role, seconds in cpu.values():
+            roles[role] = roles.get(role, 0.0) + seconds
+        print("CPU seconds during the import: " + ", ".join(f"{k} {v:.1f}" for k, v in sorted(roles.items())))
+        summary_file.seek(0)
+        out = summary_file.read()
     if proc.returncode != 0:
         raise SystemExit(f"import failed with exit code {proc.returncode}")
     return wall, peak, json.loads(out)
