@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -92,14 +93,23 @@ def start_live_server(settings: Settings) -> tuple[uvicorn.Server, threading.Thr
     return server, thread
 
 
-@pytest.fixture
-def live_server(settings: Settings) -> Iterator[LiveServer]:
+@contextmanager
+def running_server(settings: Settings, *, timeout: float = 10) -> Iterator[LiveServer]:
+    """The app served by uvicorn in a thread on ``settings.port``, with a client; stopped on exit."""
     server, thread = start_live_server(settings)
     url = f"http://127.0.0.1:{settings.port}"
-    with httpx.Client(base_url=url, timeout=10) as client:
-        yield LiveServer(url=url, settings=settings, server=server, client=client)
-    server.should_exit = True
-    thread.join(timeout=10)
+    try:
+        with httpx.Client(base_url=url, timeout=timeout) as client:
+            yield LiveServer(url=url, settings=settings, server=server, client=client)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+
+@pytest.fixture
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    with running_server(settings) as server:
+        yield server
 
 
 @pytest.fixture

@@ -17,11 +17,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 from PIL import Image
 
-from tests.conftest import LiveServer, start_live_server
+from tests.conftest import LiveServer, running_server
 from tests.fakes import FakeServices, Rates
 from tests.fakes.world import Artist, Medium, Recording, Release, Track, Work, World, highlevel_doc, mbid
 from tests.ingest.library import Track as AudioTrack
@@ -141,12 +140,8 @@ def server(library, fakes: FakeServices, settings: Settings) -> Iterator[LiveSer
     for stale in root.glob("wkmp.db*"):
         stale.unlink()
     e2e_settings = replace(settings, root_folder=root, **fakes.settings_changes())
-    uvicorn_server, thread = start_live_server(e2e_settings)
-    url = f"http://127.0.0.1:{e2e_settings.port}"
-    with httpx.Client(base_url=url, timeout=30) as client:
-        yield LiveServer(url, e2e_settings, uvicorn_server, client)
-    uvicorn_server.should_exit = True
-    thread.join(timeout=10)
+    with running_server(e2e_settings, timeout=30) as live:
+        yield live
 
 
 def q(db: Path, sql: str, *args: object) -> list[tuple[Any, ...]]:

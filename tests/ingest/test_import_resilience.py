@@ -10,12 +10,13 @@ import threading
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from tests.api.test_server_process import wait_healthy
-from tests.conftest import DEAD_URL, free_port, offline_env, start_live_server
+from tests.conftest import DEAD_URL, free_port, offline_env, running_server
 from tests.fakes import FakeServices, Rates
 from tests.fakes.world import Artist, Medium, Recording, Release, Track, World, mbid
 from tests.ingest.library import make_album
@@ -61,14 +62,7 @@ def test_offline_import_is_identified_by_the_next_run(settings: Settings) -> Non
     with FakeServices(world_for(tracks, "Album"), rates=Rates.fast(50.0), tolerance=0.5) as fakes:
         online = replace(settings, **fakes.settings_changes())
         offline = replace(online, **{f"{name}_url": DEAD_URL for name in fakes.all})
-        server, thread = start_live_server(offline)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{offline.port}") as client:
-                first = client.post("/import/start", json={}).json()["session_id"]
-                status = _wait(client, first)
-        finally:
-            server.should_exit = True
-            thread.join(10)
+        status = _import_once(offline)
         assert status["state"] == "COMPLETED" and status["files_processed"] == 3
         assert {e["error_code"] for e in status["errors"]} & {"SERVICE_UNAVAILABLE", "ACOUSTID_NETWORK_ERROR"}
         db = sqlite3.connect(root / "wkmp.db")
@@ -77,15 +71,7 @@ def test_offline_import_is_identified_by_the_next_run(settings: Settings) -> Non
         assert db.execute("SELECT DISTINCT status FROM wkmp_ai_identify_files").fetchall() == [("pending",)]
         analysed_at = db.execute("SELECT file_id, analysed_at FROM wkmp_ai_import_state").fetchall()
 
-        online = replace(online, port=free_port())
-        server, thread = start_live_server(online)
-        try:
-            with httpx.Client(base_url=f"http://127.0.0.1:{online.port}") as client:
-                second = client.post("/import/start", json={}).json()["session_id"]
-                status = _wait(client, second)
-        finally:
-            server.should_exit = True
-            thread.join(10)
+        status = _import_once(replace(online, port=free_port()))
         assert status["state"] == "COMPLETED"
         assert status["files_processed"] == 0 and status["files_identified"] == 3  # identified, not re-analysed
         assert db.execute("SELECT count(*) FROM passage_songs").fetchone()[0] == 3
@@ -93,14 +79,11 @@ def test_offline_import_is_identified_by_the_next_run(settings: Settings) -> Non
         assert db.execute("SELECT file_id, analysed_at FROM wkmp_ai_import_state").fetchall() == analysed_at
 
 
-def _wait(client: httpx.Client, session_id: str) -> dict:  # type: ignore[type-arg]
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        status = client.get(f"/import/status/{session_id}").json()
-        if status["state"] in {"COMPLETED", "CANCELLED", "FAILED"}:
-            return status
-        time.sleep(0.1)
-    raise AssertionError("import did not finish")
+def _import_once(settings: Settings) -> dict[str, Any]:
+    """Serve ``settings``, run one import of the root through the API, return its final status."""
+    with running_server(settings) as server:
+        session_id = server.post("/import/start", json={}).json()["session_id"]
+        return wait_finished(server, session_id)
 
 
 def test_other_readers_keep_working_during_an_import(live_server) -> None:  # type: ignore[no-untyped-def]
