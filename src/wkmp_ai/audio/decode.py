@@ -28,6 +28,7 @@ import av
 import av.filter
 import numpy as np
 
+from wkmp_ai.audio.envelope import mono_mix
 from wkmp_ai.errors import ErrorCode, IngestError
 
 __all__ = ["FINGERPRINT_RATE", "AudioDecoder", "Block", "DecodeProblems", "StreamInfo", "open_audio"]
@@ -382,9 +383,7 @@ class _FingerprintFeed:
         if block.frames:
             frame = block.frame
             if self._mix_stereo:
-                mix = np.add(block.pcm[0], block.pcm[1])
-                mix *= np.float32(0.5)
-                frame = av.AudioFrame.from_ndarray(mix.reshape(1, -1), format="flt", layout="mono")
+                frame = av.AudioFrame.from_ndarray(mono_mix(block.pcm).reshape(1, -1), format="flt", layout="mono")
                 frame.sample_rate = self.rate
             elif frame is None:
                 frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
