@@ -76,7 +76,10 @@ def test_signal_cancels_cleanly_with_nonzero_exit(tmp_path: Path, sig: signal.Si
     db = root / "wkmp.db"
     deadline = time.monotonic() + 90
     while True:  # wait until at least one file is written
-        assert time.monotonic() < deadline and proc.poll() is None
+        if time.monotonic() >= deadline or proc.poll() is not None:
+            proc.kill()
+            _out, err = proc.communicate(timeout=30)  # closes the pipes; the failure shows the import's stderr
+            raise AssertionError(f"no file written before exit code {proc.returncode} / the deadline: {err[-2000:]}")
         try:  # read-only: connecting must not create the database file before the import does
             conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True)
             done = conn.execute("SELECT count(*) FROM wkmp_ai_import_state").fetchone()[0]
