@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 from benchmarks.scan_tree import build_tree
 
+from wkmp_ai.db import open_database
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.scan.discover import discover
 
@@ -141,3 +144,42 @@ def test_pool_and_inline_agree_on_a_large_tree(tmp_path: Path, templates: dict[s
     assert {f.rel_path: f.format for f in inline.files} == expected
     assert pooled.files == inline.files
     assert inline.warnings == pooled.warnings == []
+
+
+def _locks_held_on(path: Path) -> list[str]:
+    """This process's POSIX locks on ``path``, from /proc/locks."""
+    inode = f":{path.stat().st_ino} "
+    with open("/proc/locks") as fh:
+        return [line for line in fh if f" {os.getpid()} " in line and inode in line]
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/locks"), reason="needs Linux /proc/locks")
+def test_the_database_is_never_opened_by_the_scan(root: Path, templates: dict[str, bytes]) -> None:
+    """Closing any descriptor of a file drops all this process's POSIX locks on it. Sniffing
+    wkmp.db-shm once let the next process to open the database reset the shared memory under the
+    writer, which then died of SIGBUS; the walk must not hand the database files to the sniffer."""
+    db = open_database(root / "wkmp.db")
+    try:
+        with db.write() as conn:
+            conn.execute("SELECT count(*) FROM files").fetchone()  # maps the WAL index, takes its lock
+        shm = root / "wkmp.db-shm"
+        held = _locks_held_on(shm)
+        assert held, "the writer holds a lock on wkmp.db-shm"
+        put(root / "Album" / "01.flac", templates["flac"])
+        os.symlink(shm, root / "Album" / "linked.mp3")
+        (root / "wkmp.db-journal").write_bytes(b"")
+        found = discover(root, root, want_others=True)
+        assert rels(found) == ["Album/01.flac"]
+        assert not {o.rel_path for o in found.others} & {"wkmp.db", "wkmp.db-wal", "wkmp.db-shm", "wkmp.db-journal"}
+        assert _locks_held_on(shm) == held
+        # Another module opening the database now must leave the writer's shared memory alone.
+        reader = (
+            "import sqlite3, sys; "
+            "print(sqlite3.connect(sys.argv[1]).execute('SELECT count(*) FROM files').fetchone()[0])"
+        )
+        out = subprocess.run([sys.executable, "-c", reader, str(root / "wkmp.db")], capture_output=True, text=True)
+        assert out.stdout.strip() == "0", out.stderr
+        with db.write() as conn:
+            conn.execute("INSERT INTO settings (key, value) VALUES ('scan-test', '1')")
+    finally:
+        db.close()

@@ -12,6 +12,12 @@ Rules (DECISIONS.md #9):
 - A name that is not valid UTF-8 cannot be stored in ``files.path`` (TEXT, shared with the other
   WKMP modules), so it is skipped with ``FILE_NAME_NOT_UTF8``, telling the user to rename it.
 - A folder that cannot be listed is reported (``DIRECTORY_UNREADABLE``) and the walk goes on.
+- The database in the root folder (``wkmp.db`` and its ``-wal``, ``-shm`` and ``-journal``
+  files) is never a candidate, not even through a link. Sniffing opens and closes each candidate,
+  and closing *any* descriptor of a file drops every POSIX lock this process holds on it: the
+  writer's lock on ``wkmp.db-shm`` would go, the next process to open the database (the player,
+  a reader) would believe it is the first and reset the shared memory, and the writer would die
+  of SIGBUS on its mapping (seen twice in CI before this rule).
 
 Paths are plain strings here: this loop runs once per file of a large library.
 """
@@ -24,6 +30,7 @@ import stat
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from wkmp_ai.config import DB_FILENAME
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.scan.model import ScanWarning
 
@@ -32,6 +39,7 @@ __all__ = ["SKIPPED_FOLDERS", "Folder", "Walk", "relative_to_root"]
 SKIPPED_FOLDERS = frozenset(
     {"node_modules", "@eaDir", "$RECYCLE.BIN", "System Volume Information", "lost+found", "#recycle", "#snapshot"}
 )
+DATABASE_FILES = frozenset(DB_FILENAME + suffix for suffix in ("", "-wal", "-shm", "-journal"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,6 +123,8 @@ class Walk:
             except OSError as exc:
                 self.unreadable.append(rel)
                 self.warn(ScanWarning(ErrorCode.DIRECTORY_UNREADABLE, rel or "./", exc.strerror or str(exc)))
+            if folder == self.root:
+                files = [name for name in files if name not in DATABASE_FILES]
             if files:
                 yield Folder(folder, rel, files)
             yield from linked
@@ -193,6 +203,8 @@ class Walk:
                 subfolders.append((target, target_rel + "/" if target_rel else "", ancestors | {key}))
         elif stat.S_ISREG(st.st_mode):
             parent, _, name = target.rpartition(os.sep)
+            if (parent or os.sep) == self.root and name in DATABASE_FILES:
+                return
             parent_rel = target_rel.rpartition("/")[0]
             linked.append(Folder(parent or os.sep, parent_rel + "/" if parent_rel else "", [name]))
 
