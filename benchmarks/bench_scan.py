@@ -7,6 +7,9 @@
    ``find DIR -type f -print0 | xargs -0 head -c 12 >/dev/null``. Target: ratio >= 0.5.
 2. Tag reading (``read_tags``, one process) over the tree's small tagged files. Target: >= 1,000/s.
 3. Hashing (``sha256_file``) of large warm files against ``sha256sum``: MB/s and ratio.
+4. Incremental rescan (``sync_library``) of the unchanged tree against the first scan into an
+   empty database and against ``find DIR -type f -printf '%s %T@'`` (a walk that stats each file,
+   which is all an unchanged rescan needs to do).
 
 Rounds alternate reference and ours; figures are medians. Not a test: nothing here asserts.
 """
@@ -24,8 +27,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 from benchmarks.scan_tree import build_tree, make_templates
+from wkmp_ai.db import open_database
 from wkmp_ai.scan.discover import discover
 from wkmp_ai.scan.hashing import sha256_file
+from wkmp_ai.scan.library import sync_library
 from wkmp_ai.scan.tags import read_tags
 
 
@@ -101,6 +106,27 @@ def bench_hashing(workdir: Path, megabytes: int, rounds: int) -> None:
     print(f"  wkmp-ai sha256_file: {total_mb / our_s:,.0f} MB/s   ratio {ref_s / our_s:.2f}")
 
 
+def bench_rescan(tree: Path, workdir: Path, n_files: int, rounds: int) -> None:
+    db = open_database(workdir / "rescan" / "wkmp.db")
+    try:
+        first_s = timed(lambda: sync_library(db, tree, tree.parent))
+        find = ["find", str(tree), "-type", "f", "-printf", "%s %T@\n"]
+        ref_s, our_s = alternate(
+            lambda: subprocess.run(find, check=True, stdout=subprocess.DEVNULL),
+            lambda: sync_library(db, tree, tree.parent),
+            rounds,
+        )
+    finally:
+        db.close()
+    print(f"rescan of the unchanged tree ({n_files} files):")
+    print(f"  first scan into an empty database: {first_s:.3f} s")
+    print(f"  reference find -printf size+mtime: {ref_s:.3f} s")
+    print(
+        f"  wkmp-ai rescan (median):           {our_s:.3f} s   {our_s / first_s:.3f} of the first scan, "
+        f"{our_s / ref_s:.2f}x the reference's time"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=50_000)
@@ -121,6 +147,7 @@ def main() -> None:
         bench_discovery(tree, n_files, args.rounds)
         bench_tags(tree, args.rounds)
         bench_hashing(workdir, args.hash_mb, args.rounds)
+        bench_rescan(tree, workdir, n_files, args.rounds)
 
 
 if __name__ == "__main__":

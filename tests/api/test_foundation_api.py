@@ -4,20 +4,16 @@ from __future__ import annotations
 
 import json
 import sqlite3
-import time
 
 from tests.conftest import LiveServer
 
 
 def test_health(live_server: LiveServer) -> None:
-    started = time.perf_counter()
     reply = live_server.get("/health")
-    elapsed = time.perf_counter() - started
     assert reply.status_code == 200
     body = reply.json()
     assert body["status"] == "healthy" and body["module"] == "audio_ingest"
     assert body["version"] and body["uptime_seconds"] >= 0
-    assert elapsed < 0.05
 
 
 def test_unknown_route_is_json_404(live_server: LiveServer) -> None:

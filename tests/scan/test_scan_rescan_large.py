@@ -1,9 +1,8 @@
-"""A rescan of an unchanged 10,000-file tree opens no file and takes under a tenth of the first scan."""
+"""A rescan of an unchanged 10,000-file tree opens no file (its speed is measured in benchmarks/bench_scan.py)."""
 
 from __future__ import annotations
 
 import os
-import time
 from pathlib import Path
 
 import pytest
@@ -20,26 +19,18 @@ def test_unchanged_rescan_reads_no_file_contents(db: Database, root: Path, templ
     tree = build_tree(root / "lib", 10_000, templates, seed=11)
     folders = sorted({p.parent for p in (root / "lib").rglob("*") if p.is_file()})
 
-    started = time.perf_counter()
     first = sync_library(db, root / "lib", root)
-    first_s = time.perf_counter() - started
     assert first.added == len(tree.audio) and first.warnings == ()
 
     watch = OpenWatch(folders)
     try:
-        timings = []
-        for _ in range(3):  # best of three: a busy machine must not decide the ratio
-            started = time.perf_counter()
-            again = sync_library(db, root / "lib", root)
-            timings.append(time.perf_counter() - started)
-        again_s = min(timings)
+        again = sync_library(db, root / "lib", root)
         opened = watch.file_events()
         assert not watch.overflowed
         assert opened == []  # not one audio file, not one decoy was opened
         assert (again.unchanged, again.added, again.updated, again.removed, again.contents_read) == (
             len(tree.audio), 0, 0, 0, 0,
         )  # fmt: skip
-        assert again_s < first_s / 10, f"rescan {again_s:.3f} s against first scan {first_s:.3f} s"
 
         # The witness can fail: touch one audio file and one decoy, and exactly those are read again.
         audio = root / "lib" / sorted(tree.audio)[0]
