@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wkmp_ai.errors import ErrorCode, IngestError
-from wkmp_ai.scan.art import PreparedArt, find_folder_image, prepare_image, save_beside
+from wkmp_ai.scan.art import PreparedArt, find_folder_image, prepare_image, read_image_file, save_beside
 from wkmp_ai.scan.model import DiscoveredFile, ScanWarning
 from wkmp_ai.scan.walk import relative_to_root
 
@@ -94,17 +94,15 @@ class CoverPlanner:
         if image_path is not None:
             image_rel = self._rel(image_path)
             try:
-                with open(image_path, "rb") as fh:
-                    raw = fh.read()
+                real_path, raw = read_image_file(image_path, self.root)  # inside the root, regular, capped
                 art = prepare_image(raw)
                 if art.unchanged:
-                    choice = ArtChoice(image_rel, art.width, art.height, "folder", art.source_hash)
+                    choice = ArtChoice(self._rel(real_path), art.width, art.height, "folder", art.source_hash)
                 else:
                     choice = self._known(folder_rel, art.source_hash, "folder") or self._save(art, found, "folder")
             except IngestError as exc:
-                self.warn(ScanWarning(exc.code, image_rel, f"folder cover art: {exc.detail}"))
-            except OSError as exc:
-                self.warn(ScanWarning(ErrorCode.COVER_ART_INVALID, image_rel, f"folder cover art: {exc.strerror}"))
+                if exc.code is not ErrorCode.PATH_OUTSIDE_ROOT:  # the walk has reported that link already
+                    self.warn(ScanWarning(exc.code, image_rel, f"folder cover art: {exc.detail}"))
         self._folder_art[folder] = choice
         return choice
 
