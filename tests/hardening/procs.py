@@ -46,11 +46,23 @@ class Served:
 
 
 @contextmanager
-def serve(root: Path, tmp_path: Path, changes: Mapping[str, Any] | None = None) -> Iterator[Served]:
+def serve(
+    root: Path, tmp_path: Path, changes: Mapping[str, Any] | None = None, *, verbose: bool = False
+) -> Iterator[Served]:
     """``wkmp-ai serve`` on a free port; killed on exit if still running."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "wkmp_ai", "serve", "--root", str(root), "--port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "wkmp_ai",
+            *(["-vv"] if verbose else []),
+            "serve",
+            "--root",
+            str(root),
+            "--port",
+            str(port),
+        ],
         env=env_for(tmp_path, changes),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -64,10 +76,22 @@ def serve(root: Path, tmp_path: Path, changes: Mapping[str, Any] | None = None) 
         stop(proc)
 
 
-def start_import(root: Path, tmp_path: Path, changes: Mapping[str, Any] | None = None) -> subprocess.Popen[str]:
+def start_import(
+    root: Path, tmp_path: Path, changes: Mapping[str, Any] | None = None, *, verbose: bool = False
+) -> subprocess.Popen[str]:
     """``wkmp-ai import ROOT --json`` in its own process group."""
     return subprocess.Popen(
-        [sys.executable, "-m", "wkmp_ai", "import", str(root), "--root", str(root), "--json"],
+        [
+            sys.executable,
+            "-m",
+            "wkmp_ai",
+            *(["-vv"] if verbose else []),
+            "import",
+            str(root),
+            "--root",
+            str(root),
+            "--json",
+        ],
         env=env_for(tmp_path, changes),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

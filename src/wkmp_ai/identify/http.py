@@ -15,8 +15,13 @@ body, an HTML page or malformed JSON where JSON was due, an error document the p
 transient — are retried with exponential backoff and jitter, honouring ``Retry-After``. When an
 operation still fails, the breaker counts it; after ``breaker_threshold`` consecutive failed
 operations (or one :class:`Rejected` with ``fatal=True``, e.g. an invalid API key) the service is
-unavailable for the rest of the session. A secret (the AcoustID key) is redacted from every
-message this module produces.
+unavailable for the rest of the session.
+
+This is the one place where a service's answers become our errors: every :class:`ServiceError`
+leaving :meth:`ServiceClient.request` — including those a response parser raised from the
+service's own error document, which may quote the request — has the secret (the AcoustID key,
+as sent and URL-encoded) replaced by ``***`` and its detail cut to :data:`MAX_DETAIL` characters,
+in that order, so that no part of the key survives a cut.
 """
 
 from __future__ import annotations
@@ -30,6 +35,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -49,6 +55,7 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_DETAIL = 300  # characters of a service's own message kept in our error
 
 
 class ServiceError(Exception):
@@ -195,8 +202,18 @@ class ServiceClient:
 
     def redact(self, text: str) -> str:
         if self._secret:
-            text = text.replace(self._secret, "***")
+            for form in {self._secret, quote_plus(self._secret), quote(self._secret, safe="")}:
+                text = text.replace(form, "***")
         return text
+
+    def _ours(self, exc: ServiceError) -> ServiceError:
+        """``exc`` fit to leave this module: the secret redacted, then the detail capped."""
+        detail = self.redact(exc.detail)
+        if len(detail) > MAX_DETAIL:
+            detail = detail[: MAX_DETAIL - 1] + "…"
+        exc.detail = detail
+        exc.args = (f"{exc.service}: {detail}",)
+        return exc
 
     def mark_unavailable(self, reason: str) -> None:
         if self.unavailable_reason is None:
@@ -277,16 +294,17 @@ class ServiceClient:
                         self.stats.throttled += 1
                         self.limiter.defer(retry_after if retry_after is not None else self.limiter.interval)
                     last = ServiceError(self.name, self.redact(exc.detail), kind=exc.kind, status=response.status_code)
-                except NotFound:
+                except NotFound as exc:
                     self._succeeded()
                     self.stats.not_found += 1
-                    raise
+                    raise self._ours(exc) from None
                 except Rejected as exc:
+                    self._ours(exc)
                     if exc.fatal:
                         self.mark_unavailable(exc.detail)
                     else:
                         self._succeeded()
-                    raise
+                    raise exc from None
                 else:
                     self._succeeded()
                     return result
@@ -299,7 +317,7 @@ class ServiceClient:
                 await self._sleep(delay)
         assert last is not None
         self._failed(last)
-        raise last
+        raise self._ours(last)
 
     def _evaluate(
         self, response: httpx.Response, parse: Parser, inspect_error: Callable[[httpx.Response], None] | None
@@ -315,7 +333,7 @@ class ServiceClient:
         if status == 404:
             raise NotFound(self.name, "not found", kind="not_found", status=404)
         if status >= 400:
-            raise Rejected(self.name, self.redact(f"HTTP {status}: {_excerpt(response)}"), status=status)
+            raise Rejected(self.name, f"HTTP {status}: {_excerpt(response)}", status=status)
         if status >= 300:
             raise Transient(f"unexpected redirect {status}", kind="http")
         return parse(response)
@@ -333,6 +351,6 @@ class ServiceClient:
             self.mark_unavailable(f"{self._consecutive_failures} failed operations in a row, last: {error.detail}")
 
 
-def _excerpt(response: httpx.Response, limit: int = 200) -> str:
+def _excerpt(response: httpx.Response, limit: int = 4 * MAX_DETAIL) -> str:
     text = response.content[:limit].decode("utf-8", "replace")
     return " ".join(text.split())
