@@ -99,7 +99,9 @@ def _inside_root(settings: Settings, path: Path) -> Path:
     """Canonicalise a DIR argument and refuse it when it lies outside the root folder."""
     try:
         resolved = resolve_inside_root(settings.root_folder, path.absolute())
-    except ValueError:
+    except ValueError as exc:
+        if "outside the root" not in str(exc):  # not a path we can use at all (too long, not UTF-8)
+            raise SystemExit(f"wkmp-ai: {path}: {exc}") from None
         raise SystemExit(
             f"wkmp-ai: {path} is outside the root folder {settings.root_folder}.\n"
             "Choose a folder inside it, or set the root with --root DIR or WKMP_ROOT."

@@ -165,16 +165,31 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
     return Settings(root_folder=root, config_file=config_file, **values)
 
 
+NAME_MAX = 255  # bytes in one path component (Linux, and most file systems)
+PATH_MAX = 4096  # bytes in a whole path (Linux)
+
+
 def resolve_inside_root(root: Path, candidate: str | os.PathLike[str]) -> Path:
     """Canonicalise ``candidate`` (relative paths are taken from the root) and require it inside ``root``.
 
-    Raises ValueError with a message fit for a user when it lies outside.
+    Raises ValueError with a message fit for a user when it lies outside, or cannot name a file at
+    all: not UTF-8 text (``files.path`` could not hold it), a NUL character, longer than the
+    file system allows.
     """
+    text = os.fspath(candidate)
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the path is not valid UTF-8 text") from None
+    if b"\0" in encoded:
+        raise ValueError("the path contains a NUL character")
+    if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        raise ValueError(f"the path is too long (at most {NAME_MAX} bytes a name, {PATH_MAX - 1} in all)")
     root = Path(root).resolve()
-    path = Path(os.path.expanduser(os.fspath(candidate)))
+    path = Path(os.path.expanduser(text))
     if not path.is_absolute():
         path = root / path
     resolved = path.resolve()
     if resolved != root and root not in resolved.parents:
-        raise ValueError(f"{os.fspath(candidate)!s} is outside the root folder {root}")
+        raise ValueError(f"{text} is outside the root folder {root}")
     return resolved

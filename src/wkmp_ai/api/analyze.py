@@ -13,7 +13,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from wkmp_ai import params as P
 from wkmp_ai.api.responses import error_response, invalid_parameters, parameters_with
@@ -24,10 +24,19 @@ from wkmp_ai.errors import ErrorCode, IngestError, Severity
 router = APIRouter(tags=["analyze"])
 
 
+MAX_TIME_S = 604_800.0  # a week: any longer time is not in a file we import
+
+
 class AmplitudeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key must not be ignored silently
+
     file_path: str = Field(description="audio file inside the root folder; absolute or relative to the root")
-    start_time: float = Field(0.0, ge=0.0, description="seconds from the start of the file")
-    end_time: float | None = Field(None, gt=0.0, description="seconds from the start; omitted = end of file")
+    start_time: float = Field(
+        0.0, ge=0.0, le=MAX_TIME_S, allow_inf_nan=False, description="seconds from the start of the file"
+    )
+    end_time: float | None = Field(
+        None, gt=0.0, le=MAX_TIME_S, allow_inf_nan=False, description="seconds from the start; omitted = end of file"
+    )
     parameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the stored parameters")
 
 
@@ -40,8 +49,11 @@ def amplitude(
         path = resolve_inside_root(root, request.file_path)
     except ValueError as exc:
         return error_response(400, ErrorCode.PATH_OUTSIDE_ROOT.value, str(exc))
-    if not path.is_file():
-        return error_response(404, "not_found", f"no such file: {request.file_path}")
+    try:
+        if not path.is_file():
+            return error_response(404, "not_found", f"no such file: {request.file_path}")
+    except OSError as exc:
+        return error_response(400, "invalid_request", f"{request.file_path}: {exc.strerror or exc}")
     try:
         params = parameters_with(services, request.parameters)
     except P.ParameterError as exc:

@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
 from wkmp_ai.api import analyze, events, health, imports, pages, parameters
+from wkmp_ai.api.responses import plain
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
 from wkmp_ai.config import Settings
@@ -70,7 +71,8 @@ def create_app(settings: Settings) -> FastAPI:
             for err in exc.errors()
         ]
         message = "; ".join(f"{p['location']}: {p['message']}" for p in problems)
-        return JSONResponse({"error": "invalid_request", "message": message, "errors": problems}, status_code=400)
+        body = {"error": "invalid_request", "message": message, "errors": problems}
+        return JSONResponse(plain(body), status_code=400)
 
     @app.exception_handler(IngestError)
     async def ingest_error(request: Request, exc: IngestError) -> JSONResponse:

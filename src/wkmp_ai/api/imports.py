@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from wkmp_ai import params as P
 from wkmp_ai.api.responses import error_response, invalid_parameters, parameters_with
@@ -19,6 +19,8 @@ router = APIRouter(tags=["import"])
 
 
 class StartRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a typo must not import the whole root
+
     root_folder: str | None = Field(
         default=None, description="folder to import; inside the service's root folder (default: the root itself)"
     )
@@ -35,7 +37,11 @@ async def start_import(
         folder = resolve_inside_root(root, request.root_folder or root)
     except ValueError as exc:
         return error_response(400, "invalid_root_folder", str(exc))
-    if not folder.is_dir():
+    try:
+        is_dir = folder.is_dir()
+    except OSError as exc:
+        return error_response(400, "invalid_root_folder", f"{request.root_folder}: {exc.strerror or exc}")
+    if not is_dir:
         return error_response(400, "invalid_root_folder", f"{request.root_folder} is not a folder")
     if not os.access(folder, os.R_OK | os.X_OK):
         return error_response(400, "invalid_root_folder", f"{request.root_folder} cannot be read")
