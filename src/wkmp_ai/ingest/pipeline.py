@@ -22,7 +22,7 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -199,6 +199,22 @@ class _ImportRun:
     def _stopping(self) -> bool:
         return self.session.cancel_requested.is_set() or self.session.fatal is not None
 
+    async def _unless_cancelled(self, awaitable: Awaitable[T]) -> T | None:
+        """``await awaitable``, but give it up (cancelled, None returned) as soon as a cancel is asked
+        for: waiting out a network back-off or a busy worker broke the 2 s promise. Nothing is
+        half-written by giving up: every write is one transaction on the writer thread."""
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self.session.cancel_requested.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        return None
+
     # ---- SCANNING -----------------------------------------------------------------------------
     async def _scan(self) -> list[q.WorkItem] | None:
         session = self.session
@@ -249,7 +265,9 @@ class _ImportRun:
             slots.put_nowait(slot)
         current: _Folder | None = None
         for item in work:
-            slot = await slots.get()
+            slot = await self._unless_cancelled(slots.get())
+            if slot is None:
+                break
             if self._stopping():
                 slots.put_nowait(slot)
                 break
@@ -367,9 +385,15 @@ class _ImportRun:
             return
         self.session.operation = f"Identifying {len(pending)} files left pending by earlier imports"
         groups = group_files(request for _key, request in pending)
-        results = await identify_and_write(self.identifier, self.service.db, groups, concurrency=IDENTIFY_CONCURRENCY)
-        for result in results:
-            self._report_identification(result)
+        await self._unless_cancelled(  # each result is reported as it is written
+            identify_and_write(
+                self.identifier,
+                self.service.db,
+                groups,
+                concurrency=IDENTIFY_CONCURRENCY,
+                on_result=self._report_identification,
+            )
+        )
 
     async def _stop_identification(self) -> None:
         if self._stopping():
