@@ -10,9 +10,13 @@ Errors, translated once here (DECISIONS.md #8)::
     ├── NotFound                 404: a definite "no such thing"
     └── Rejected                 another 4xx or an error document that retrying cannot fix
 
+Every exchange is bounded: the whole answer, body included, must arrive within the timeout (a body
+trickling in byte by byte does not reset it), and at most :data:`MAX_BODY_BYTES` of it is read
+(after decompression; a longer one is abandoned).
+
 Transient failures — connection refused, DNS failure, timeouts, 429/500/502/503/504, a truncated
-body, an HTML page or malformed JSON where JSON was due, an error document the parser calls
-transient — are retried with exponential backoff and jitter, honouring ``Retry-After``. When an
+or oversized body, an HTML page or malformed JSON where JSON was due, an error document the parser
+calls transient — are retried with exponential backoff and jitter, honouring ``Retry-After``. When an
 operation still fails, the breaker counts it; after ``breaker_threshold`` consecutive failed
 operations (or one :class:`Rejected` with ``fatal=True``, e.g. an invalid API key) the service is
 unavailable for the rest of the session.
@@ -56,6 +60,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_DETAIL = 300  # characters of a service's own message kept in our error
+MAX_BODY_BYTES = 32 << 20  # no answer of these services is larger (a cover image is at most 30 MiB)
 
 
 class ServiceError(Exception):
@@ -179,6 +184,7 @@ class ServiceClient:
         self.limiter = limiter or RateLimiter(rate, clock=clock, sleep=sleep)
         self.retry = retry or RetryPolicy()
         self.breaker_threshold = max(1, breaker_threshold)
+        self.timeout_s = timeout_s
         self.stats = ServiceStats()
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -278,11 +284,16 @@ class ServiceClient:
                         if event.endswith("send_request_headers.started"):
                             sent()
 
-                    response = await self._http.request(
+                    request = self._http.build_request(
                         method, url, params=params, content=content, headers=headers, extensions={"trace": trace}
                     )
+                    response = await self._exchange(request)
             except httpx.TimeoutException as exc:
                 last = ServiceError(self.name, f"timed out ({type(exc).__name__})", kind="timeout")
+            except TimeoutError:
+                last = ServiceError(self.name, f"the answer took longer than {self.timeout_s:g} s", kind="timeout")
+            except _TooLarge as exc:
+                last = ServiceError(self.name, f"answer of more than {exc.size:,} bytes refused", kind="garbage")
             except httpx.TransportError as exc:
                 last = ServiceError(self.name, self.redact(f"{type(exc).__name__}: {exc}"), kind="network")
             else:
@@ -319,6 +330,26 @@ class ServiceClient:
         self._failed(last)
         raise self._ours(last)
 
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its whole answer within ``timeout_s`` and :data:`MAX_BODY_BYTES`."""
+        async with asyncio.timeout(self.timeout_s):
+            response = await self._http.send(request, stream=True)
+            try:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                    raise _TooLarge(int(declared))
+                chunks: list[bytes] = []
+                total = 0
+                async for chunk in response.aiter_bytes():  # decompressed: a gzip bomb is capped too
+                    total += len(chunk)
+                    if total > MAX_BODY_BYTES:
+                        raise _TooLarge(total)
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+        kept = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_HEADERS]  # the body is decoded
+        return httpx.Response(response.status_code, headers=kept, content=b"".join(chunks), request=request)
+
     def _evaluate(
         self, response: httpx.Response, parse: Parser, inspect_error: Callable[[httpx.Response], None] | None
     ) -> Any:
@@ -349,6 +380,15 @@ class ServiceClient:
         self._consecutive_failures += 1
         if self._consecutive_failures >= self.breaker_threshold:
             self.mark_unavailable(f"{self._consecutive_failures} failed operations in a row, last: {error.detail}")
+
+
+_BODY_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
 
 
 def _excerpt(response: httpx.Response, limit: int = 4 * MAX_DETAIL) -> str:
