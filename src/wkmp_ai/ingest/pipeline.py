@@ -21,6 +21,7 @@ import contextlib
 import json
 import logging
 import os
+import signal
 import threading
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -313,15 +314,14 @@ class _ImportRun:
         assert self.pool is not None
         path = session.root_folder / item.rel_path
         try:
-            analysis: FileAnalysis = await self.pool.run(
-                analyse_file, str(path), self.params, timeout=analysis_timeout(item.duration_s), flavor=True
-            )
+            analysis = await self._analyse(str(path), item)
         except Exception as exc:
             if self._stopping():  # killed by cancel: the file is simply not done
                 return None
             code, message = _analysis_failure(exc)
             session.record_error(code, message, path=item.rel_path)
-            await self.service.write(q.mark_failed, item, code.value, message)
+            if not _killed_from_outside(exc):  # that says nothing about the file: the next run tries again
+                await self.service.write(q.mark_failed, item, code.value, message)
             session.file_finished(slot, ok=False)
             return None
         with self.service.db.read() as conn:
@@ -346,6 +346,21 @@ class _ImportRun:
             session.record_error(warning.code, warning.message, path=item.rel_path)
         session.file_finished(slot, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
         return request
+
+    async def _analyse(self, path: str, item: q.WorkItem) -> FileAnalysis:
+        """The file's analysis from a worker. A worker killed from outside (SIGKILL: the OOM killer, an
+        administrator) says nothing about the file, so the file gets one more worker; killed again, it
+        is skipped for this session but not marked failed. A crash (SIGSEGV, SIGABRT) or a hang is the
+        file's doing and marks it failed."""
+        assert self.pool is not None
+        timeout = analysis_timeout(item.duration_s)
+        try:
+            return await self.pool.run(analyse_file, path, self.params, timeout=timeout, flavor=True)  # type: ignore[no-any-return]
+        except TaskCrashed as exc:
+            if not _killed_from_outside(exc) or self._stopping():
+                raise
+            log.warning("%s: its worker was killed (SIGKILL); analysing it again", item.rel_path)
+            return await self.pool.run(analyse_file, path, self.params, timeout=timeout, flavor=True)  # type: ignore[no-any-return]
 
     # ---- identification -----------------------------------------------------------------------
     def _close_folder(self, folder: _Folder) -> None:
@@ -417,7 +432,17 @@ def _relative(root: Path, folder: Path) -> str:
     return "" if rel == "." else rel
 
 
+def _killed_from_outside(exc: BaseException) -> bool:
+    return isinstance(exc, TaskCrashed) and exc.exitcode == -signal.SIGKILL
+
+
 def _analysis_failure(exc: BaseException) -> tuple[ErrorCode, str]:
+    if _killed_from_outside(exc):
+        return (
+            ErrorCode.ANALYSIS_FAILED,
+            "its analysis worker was killed from outside twice (SIGKILL, e.g. by the out-of-memory killer);"
+            " the file was skipped and the next import tries it again",
+        )
     if isinstance(exc, IngestError):
         return exc.code, exc.detail
     if isinstance(exc, TaskTimedOut):
