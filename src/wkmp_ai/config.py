@@ -15,12 +15,15 @@ Example ``wkmp-ai.toml``::
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from wkmp_ai import __version__
 
@@ -125,17 +128,37 @@ def _coerce(name: str, value: Any) -> Any:
             return port
         if name.endswith("_rate"):
             rate = float(value)
-            if not rate > 0:
-                raise ValueError("must be positive")
+            if not 0 < rate < math.inf:
+                raise ValueError("must be a positive number of requests per second")
             return rate
         if name.endswith("_url"):
-            return str(value).rstrip("/")
+            return _url(str(value).rstrip("/"), path_allowed=True)
         if "tuple" in str(kind):
             items = value.split(",") if isinstance(value, str) else list(value)
-            return tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+            cleaned = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+            if name == "ui_origins":
+                return tuple(_url(item, path_allowed=False) for item in cleaned)
+            if name == "allowed_hosts":
+                for item in cleaned:
+                    if not _HOST_NAME.fullmatch(item):
+                        raise ValueError(f"{item} is not a host name (a name, an IPv4 address or [IPv6])")
+            return cleaned
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"invalid value for {name}: {value!r} ({exc})") from exc
+        raise ConfigError(f"invalid value for {name}: {value} ({exc})") from exc
+
+
+_HOST_NAME = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _url(text: str, *, path_allowed: bool) -> str:
+    """``text`` if it is an http(s) URL with a host (and, for an origin, nothing after the port)."""
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{text} is not an http:// or https:// address")
+    if not path_allowed and (parts.path or parts.query or parts.fragment):
+        raise ValueError(f"{text} is not an origin (scheme://host:port, nothing after)")
+    return text
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:

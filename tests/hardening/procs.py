@@ -30,11 +30,16 @@ def env_for(tmp_path: Path, changes: Mapping[str, Any] | None = None) -> dict[st
 
 
 class Served:
-    def __init__(self, proc: subprocess.Popen[str], port: int, root: Path):
+    def __init__(self, proc: subprocess.Popen[str], port: int, root: Path, log: Path):
         self.proc = proc
         self.port = port
         self.root = root
         self.url = f"http://127.0.0.1:{port}"
+        self.log_path = log
+
+    def log(self) -> str:
+        """What the server wrote to stdout and stderr so far (its access log included)."""
+        return self.log_path.read_text(errors="replace")
 
     def start_import(self, **body: Any) -> str:
         reply = httpx.post(self.url + "/import/start", json=body, timeout=10)
@@ -49,29 +54,26 @@ class Served:
 def serve(
     root: Path, tmp_path: Path, changes: Mapping[str, Any] | None = None, *, verbose: bool = False
 ) -> Iterator[Served]:
-    """``wkmp-ai serve`` on a free port; killed on exit if still running."""
+    """``wkmp-ai serve`` on a free port; killed on exit if still running.
+
+    Its output goes to a file, not a pipe: uvicorn logs every request, and a pipe nobody reads
+    fills up and blocks the server (under load that looks exactly like a hung server).
+    """
     port = free_port()
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "wkmp_ai",
-            *(["-vv"] if verbose else []),
-            "serve",
-            "--root",
-            str(root),
-            "--port",
-            str(port),
-        ],
-        env=env_for(tmp_path, changes),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        start_new_session=True,
-    )
+    log = tmp_path / f"serve-{port}.log"
+    verbosity = ["-vv"] if verbose else []
+    with log.open("w") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "wkmp_ai", *verbosity, "serve", "--root", str(root), "--port", str(port)],
+            env=env_for(tmp_path, changes),
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            text=True,
+            start_new_session=True,
+        )
     try:
         wait_healthy(f"http://127.0.0.1:{port}", proc, timeout=30)
-        yield Served(proc, port, root)
+        yield Served(proc, port, root, log)
     finally:
         stop(proc)
 

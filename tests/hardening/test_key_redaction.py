@@ -65,7 +65,8 @@ def test_the_key_does_not_reach_the_api_or_its_log(tmp_path: Path) -> None:
             status = wait_state(served, session_id, lambda s: s["state"] in {"COMPLETED", "FAILED", "CANCELLED"})
             events = httpx.get(served.url + "/events", params={"session_id": session_id}, timeout=10).text
             served.proc.terminate()
-            _out, log = served.proc.communicate(timeout=10)
+            served.proc.wait(timeout=10)
+            log = served.log()
     assert status["state"] == "COMPLETED"
     assert any("AcoustID" in e["error_message"] for e in status["errors"])
     assert API_KEY not in json.dumps(status)

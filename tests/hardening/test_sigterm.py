@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import signal
 import sqlite3
+import subprocess
 import time
 from pathlib import Path
 
@@ -27,10 +28,10 @@ def _sigterm_and_time(proc) -> tuple[float, str]:  # type: ignore[no-untyped-def
     started = time.monotonic()
     try:
         _out, err = proc.communicate(timeout=20)
-    except Exception:
+    except subprocess.TimeoutExpired:
         stop(proc)
         raise AssertionError("the process was still running 20 s after SIGTERM") from None
-    return time.monotonic() - started, err
+    return time.monotonic() - started, err or ""
 
 
 def _lock(db: Path) -> sqlite3.Connection:
