@@ -6,10 +6,12 @@ against the same import with nobody watching; then a soak of reconnecting client
 Each run starts a fresh ``wkmp-ai serve`` (offline: the figure is about the server) on a copy of a
 generated library and times the import from ``POST /import/start`` until the status endpoint says
 it is finished. Runs alternate (no load, load, ...) and medians are quoted; goal: ratio < 1.10 with
-no error response. After each loaded import the clients keep reconnecting for ``--soak`` seconds
-while the server's RSS is sampled: it must stay flat (growth under 10 MB from its lowest point
-after the first seconds). The load comes from this process, on the same cores as the server and
-its workers, as it would from browsers on the same machine.
+no error response. Wall-clock times move with whatever else the machine runs, so the CPU the load
+adds to the server is also printed against the import's own CPU (server and workers, sampled): on
+an otherwise idle machine that is the slowdown. After each loaded import the clients keep
+reconnecting for ``--soak`` seconds while the server's RSS is sampled: it must stay flat (growth
+under 10 MB from its lowest point after the first seconds). The load comes from this process, on
+the same cores as the server and its workers, as it would from browsers on the same machine.
 """
 
 from __future__ import annotations
@@ -76,23 +78,32 @@ def main() -> int:
         (library / ".complete").write_text("")
     quiet: list[float] = []
     loaded: list[float] = []
+    quiet_cpu: list[tuple[float, float]] = []  # (server CPU, server + workers CPU) per import
+    loaded_cpu: list[tuple[float, float]] = []
     errors: list[str] = []
     growth: list[float] = []
     with tempfile.TemporaryDirectory(prefix="bench-load-") as scratch:
         for _ in range(args.pairs):
             run, _ = one_run(library, Path(scratch), subscribers=0, polls=0, soak_s=0)
             quiet.append(run.seconds)
+            quiet_cpu.append((run.server_cpu_s, run.tree_cpu_s))
             errors += run.errors
-            print(f"no load:   {run.seconds:6.1f} s  {run.state}", flush=True)
+            print(
+                f"no load:   {run.seconds:6.1f} s  {run.state}; CPU: server {run.server_cpu_s:.1f} s,"
+                f" server + workers {run.tree_cpu_s:.1f} s",
+                flush=True,
+            )
             run, after = one_run(
                 library, Path(scratch), subscribers=args.subscribers, polls=args.polls, soak_s=args.soak
             )
             loaded.append(run.seconds)
+            loaded_cpu.append((run.server_cpu_s, run.tree_cpu_s))
             errors += run.errors + (after.errors if after else [])
             peak = max(mb for _, mb in run.rss_mb)
             line = (
                 f"loaded:    {run.seconds:6.1f} s  {run.state}, {run.polls} polls ({run.polls / run.seconds:.0f}/s),"
-                f" {run.streams_completed} streams saw 'completed', server RSS peak {peak:.0f} MB"
+                f" {run.streams_completed} streams saw 'completed', server RSS peak {peak:.0f} MB;"
+                f" CPU: server {run.server_cpu_s:.1f} s, server + workers {run.tree_cpu_s:.1f} s"
             )
             if after is not None:
                 growth.append(after.rss_growth_mb(after_s=3.0))
@@ -106,6 +117,12 @@ def main() -> int:
         f"\n{args.files} files: median import {statistics.median(quiet):.1f} s with no load,"
         f" {statistics.median(loaded):.1f} s with {args.subscribers} SSE clients + {args.polls:.0f} polls/s:"
         f" ratio {ratio:.3f} (goal < 1.10)"
+    )
+    extra = statistics.median(c[0] for c in loaded_cpu) - statistics.median(c[0] for c in quiet_cpu)
+    whole = statistics.median(c[1] for c in quiet_cpu)
+    print(
+        f"CPU the load adds to the server: {extra:.1f} s per import, {100 * extra / whole:.1f} % of the"
+        f" import's own CPU ({whole:.0f} s) - the slowdown on a machine with nothing else to do"
     )
     print(f"error responses: {len(errors)} {errors[:3]}; server RSS growth over the soaks: {growth} MB")
     return 0 if ratio < 1.10 and not errors and all(g < 10 for g in growth) else 1

@@ -36,6 +36,7 @@ class LoadResult:
     errors: list[str] = field(default_factory=list)
     rss_mb: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, server RSS)
     server_cpu_s: float = 0.0  # CPU the server process used while the load ran
+    tree_cpu_s: float = 0.0  # CPU of the server and its workers (the import's whole cost)
 
     def rss_growth_mb(self, after_s: float = 1.0) -> float:
         """Server RSS at the end minus its lowest value after the first ``after_s`` seconds."""
@@ -122,14 +123,30 @@ async def _poll(target: _Target, session_id: str, per_second: float, result: Loa
     await asyncio.gather(*workers)
 
 
+def _cpu(process: psutil.Process) -> float:
+    times = process.cpu_times()
+    return float(times.user + times.system)
+
+
 async def _sample(pid: int, started: float, result: LoadResult, until: asyncio.Event) -> None:
+    """Server RSS every 0.25 s; the CPU of the server and of every process under it (workers come
+    and go: each one's last sample counts)."""
     process = psutil.Process(pid)
-    cpu = process.cpu_times()
-    while not until.is_set():
+    first: dict[int, float] = {}
+    last: dict[int, float] = {}
+    while True:
         result.rss_mb.append((time.monotonic() - started, process.memory_info().rss / 1e6))
+        for proc in [process, *process.children(recursive=True)]:
+            try:
+                last[proc.pid] = _cpu(proc)
+            except psutil.Error:
+                continue
+            first.setdefault(proc.pid, last[proc.pid])
+        if until.is_set():
+            break
         await asyncio.sleep(0.25)
-    end = process.cpu_times()
-    result.server_cpu_s = (end.user + end.system) - (cpu.user + cpu.system)
+    result.server_cpu_s = last[pid] - first[pid]
+    result.tree_cpu_s = sum(last.values()) - sum(first.values())
 
 
 async def import_under_load(
