@@ -15,7 +15,7 @@ from dataclasses import replace
 import pytest
 
 from tests.fakes import FakeServices, FaultKind, Library, Rates
-from tests.fakes.seed import Seeded, seed_files, seed_library
+from tests.fakes.seed import Seeded, linked, seed_files, seed_library
 from tests.fakes.tagging import UNTAGGED, build_search_library
 from tests.fakes.world import FileSpec, mbid
 from tests.identify.conftest import fast_options
@@ -56,17 +56,6 @@ def no_key(settings: Settings, services: FakeServices) -> Settings:
 async def run(settings: Settings, db: Database, seeded: Seeded, **options: object) -> list[AlbumIdentification]:
     async with Identifier(settings, db, fast_options(**options)) as ident:
         return await identify_and_write(ident, db, group_files(seeded.files))
-
-
-def linked(db: Database) -> dict[str, tuple[str, str]]:
-    """file path → (recording MBID, release MBID) as written to the shared tables."""
-    with db.read() as conn:
-        rows = conn.execute(
-            "SELECT f.path, s.recording_mbid, a.album_mbid FROM passages p JOIN files f ON f.guid = p.file_id "
-            "JOIN passage_songs ps ON ps.passage_id = p.guid JOIN songs s ON s.guid = ps.song_id "
-            "JOIN passage_albums pa ON pa.passage_id = p.guid JOIN albums a ON a.guid = pa.album_id"
-        ).fetchall()
-    return {path: (rec, album) for path, rec, album in rows}
 
 
 def searches(fakes: FakeServices, entity: str = "release") -> list[str]:

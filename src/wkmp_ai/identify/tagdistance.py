@@ -20,7 +20,8 @@ status                       0.5     1.0 unless Official
 Track distance (a file against one track): title 3, length 2 (nothing within 3 s, all at 23 s),
 track number 1 (per disc or over the release), disc 1, artist 2 (Various Artists releases only).
 A file is paired with a track only when their durations fit (±7 s or ±5 %, the audio's own
-evidence) and the track distance is at most 0.35; exact titles pair first, then the closest.
+evidence), the track distance is at most 0.35, and — for a file known only by its number — the
+numbers agree; exact titles pair first, then the closest.
 :func:`search_bound` is the same distance for a search answer, assuming every file pairs
 perfectly: a lower bound that orders which releases are worth fetching.
 """
@@ -169,6 +170,8 @@ def _pair(q: AlbumQuery, doc: ReleaseDoc, various: bool) -> list[tuple[TrackQuer
     def cost(item: TrackQuery, track: TrackDoc) -> float | None:
         if not duration_fits(item.duration_s, track.length_s):
             return None  # the audio says no, whatever the names say
+        if not item.title and item.track and item.track not in (track.position, index[id(track)]):
+            return None  # a number is all it has: it must be this track's
         d = track_distance(item, track, index=index[id(track)], various=various, media=doc.medium_count)
         return d if d <= MAX_TRACK_DISTANCE else None
 
