@@ -104,6 +104,23 @@ async def naive(
     return wall, len(files), counts
 
 
+def requests_per_album(library: Library, fakes: FakeServices) -> list[int]:
+    """MusicBrainz requests charged to the album they were for (by release, recording or query)."""
+    owner: dict[str, int] = {}
+    for a, album in enumerate(library.albums):
+        owner.update({f.recording.mbid: a for f in album.files})
+        owner.update({r.mbid: a for r in library.world.releases.values() if r.title == album.title})
+    counts = [0] * len(library.albums)
+    for r in fakes.musicbrainz.requests:
+        key = r.path.rsplit("/", 1)[-1]
+        if key in owner:
+            counts[owner[key]] += 1
+        else:
+            query = r.query.get("query", "")
+            counts[next(a for a, album in enumerate(library.albums) if f'"{album.title}"' in query)] += 1
+    return counts
+
+
 async def no_key(args: argparse.Namespace, tmp: Path) -> None:
     """The search path: no AcoustID key, the library tagged as people tag it."""
     library = build_search_library(args.albums, args.tracks)
@@ -118,6 +135,7 @@ async def no_key(args: argparse.Namespace, tmp: Path) -> None:
         wall, identified = await import_once(settings, db, seeded, limiters)
         counts, refused = fakes.counts(), fakes.throttled()
         searches = sum(1 for r in fakes.musicbrainz.requests if "query" in r.query)
+        per_album = requests_per_album(library, fakes)
         got = linked(db)
         decoys = {r.mbid for r in library.world.releases.values() if "Compilation" in r.secondary_types}
         share: dict[bool, list[int]] = {True: [0, 0], False: [0, 0]}
@@ -140,6 +158,7 @@ async def no_key(args: argparse.Namespace, tmp: Path) -> None:
         f"{counts['musicbrainz'] / n_albums:.2f} per album, {counts['musicbrainz'] / len(files):.3f} per file, "
         f"refused {refused['musicbrainz']}; AcoustID {counts['acoustid']}"
     )
+    print(f"  MusicBrainz requests per album: {per_album} (most {max(per_album)})")
     for tagged, label in ((True, "tagged"), (False, "untagged")):
         right, total = share[tagged]
         print(f"  {label:<9} files on the right recording and release: {right}/{total} ({100 * right / total:.1f} %)")

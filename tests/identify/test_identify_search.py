@@ -329,9 +329,26 @@ async def test_titles_full_of_lucene_syntax_are_searched_for_as_plain_text(
     ]
     (result,) = await run(no_key, db, seed_files(db, [(f, False) for f in files]))
     exact, loose = searches(services)  # the phrase, then its words: neither is refused
-    assert loose.startswith("release:(AC\\/DC\\:")
+    assert loose.startswith("release:(ac\\/dc\\:")
     assert exact.startswith(
         'release:"AC\\/DC\\: \\"Live\\" \\[1992\\] \\&\\& \\|\\| \\! \\(x\\) \\{y\\} \\~ \\^ \\* \\? \\\\'
     )
     assert all(r.path == "/ws/2/release" for r in services.musicbrainz.requests)  # answered (no 400): nothing
     assert [w.code for w in result.warnings if w.path == "Odd"] == [ErrorCode.MUSICBRAINZ_SEARCH_NO_MATCH]
+
+
+async def test_typos_in_album_and_artist_are_found_by_their_words(
+    no_key: Settings, db: Database, services: FakeServices, search_library: Library
+) -> None:
+    files = [
+        replace(f, rel_path=f"Typos/{t:02d}.flac", tags={**f.tags, "album": "Albm 4", "artist": "Artst 4"})
+        for t, f in enumerate(search_library.albums[4].files, 1)
+    ]
+    (result,) = await run(no_key, db, seed_files(db, [(f, False) for f in files]))
+    assert searches(services) == [
+        'release:"Albm 4" AND artist:"Artst 4" tracks:12',
+        "release:(albm 4) AND artist:(artst 4)",
+    ]
+    assert result.counts()["identified"] == 12
+    assert {p.release_mbid for p in result.passages} == {mbid("original", 4)}
+    assert services.musicbrainz.count() == 3

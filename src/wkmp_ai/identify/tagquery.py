@@ -169,15 +169,18 @@ def release_query(q: AlbumQuery) -> str | None:
 
 
 def loose_release_query(q: AlbumQuery) -> str | None:
-    """The album title as separate words (any order, any may be missing) — a second try when
-    the exact phrase finds nothing, e.g. ``Album (2011 Remaster)`` for ``Album``."""
-    album = phrase(q.album, strip_notes=False) if q.album else None
-    if album is None or " " not in album:
+    """A second try when the exact phrases find nothing: the words of the album title and of the
+    artist, each field needing any one of them (``release:(albm 3) AND artist:(artst 3)``) — a
+    typo, a word more or less (``Album (2011 Remaster)``) — ranked by how many match."""
+
+    def words(text: str | None) -> str | None:
+        quoted = phrase(text, strip_notes=False) if text else None
+        return "(" + " ".join(quoted[1:-1].lower().split()) + ")" if quoted else None  # "AND" is not a word
+
+    album, artist = words(q.album), words(q.artist)
+    if album is None:
         return None
-    words = album.strip('"').split()
-    clause = f"release:({' '.join(words)})"
-    artist = phrase(q.artist) if q.artist else None
-    return f"{clause} AND artist:{artist}" if artist else clause
+    return f"release:{album} AND artist:{artist}" if artist else f"release:{album}"
 
 
 def duration_window_ms(duration_s: float) -> tuple[int, int]:

@@ -76,7 +76,16 @@ class TagSearch:
         self.ident = run.ident
 
     def _eligible(self) -> list[PassageWork]:
-        return [w for w in self.owner.works if w.resolved is None and (w.blocked is None or w.blocked_by == "acoustid")]
+        """Open passages, and those waiting only for AcoustID — not those whose fingerprint or tags
+        name a recording: that evidence is better than any search, even where it led nowhere."""
+        return [
+            w
+            for w in self.owner.works
+            if w.resolved is None
+            and (w.blocked is None or w.blocked_by == "acoustid")
+            and not w.acoustid
+            and not w.tag_recording
+        ]
 
     def _reason(self) -> str:
         if not self.ident.has_acoustid_key:
