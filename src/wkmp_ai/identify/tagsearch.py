@@ -1,6 +1,6 @@
 """Identification by a MusicBrainz search on tags and names, for what fingerprints leave open.
 
-Last in the order of evidence (DECISIONS #20 as docs/identify.md states it): MBIDs in the tags,
+Last in the order of evidence (docs/identify.md): MBIDs in the tags,
 then AcoustID, then this. It takes the passages of an album group that are still without a
 recording — no API key, AcoustID unavailable or without a match, no fingerprint — and:
 

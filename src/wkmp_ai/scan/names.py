@@ -1,6 +1,6 @@
 """What file and folder names say about a track, for display and as weak identification evidence.
 
-Display (REFERENCE.md §7.3): :func:`display_metadata` gives title, artist and album for a passage
+Display (docs/scan.md): :func:`display_metadata` gives title, artist and album for a passage
 when the tags are silent. Order of trust for each field: the tags, then the file name, then the
 folder names, then "Unknown Artist" / "Unknown Album" (the title always has a value: the file name).
 
