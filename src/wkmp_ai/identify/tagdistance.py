@@ -9,10 +9,10 @@ album artist                 3       string distance; a Various Artists release 
                                      track's artist instead (per track, weight 2)
 each paired file             2       its track distance (below)
 each file left unpaired      1       1.0
-each release track unpaired  0.4     1.0 (only on the discs the folder holds)
+each release track unpaired  0.25    1.0 (only on the discs the folder holds)
 year                         1       0 when it equals the release's or its group's first year,
-                                     else \\|Δ\\| / 10 (at most 1)
-compilation                  2       1.0 when the release group is a Compilation and the
+                                     else |Δ| / 10 years (at most 1)
+compilation                  3       1.0 when the release group is a Compilation and the
                                      folder is not (a "Greatest Hits" never beats the album)
 status                       0.5     1.0 unless Official
 ===========================  ======  ===========================================================
@@ -56,8 +56,8 @@ MAX_TRACK_DISTANCE = 0.35
 LENGTH_GRACE_S = 3.0
 LENGTH_SPAN_S = 20.0
 
-W_ALBUM, W_ARTIST, W_PAIRED, W_UNPAIRED, W_MISSING = 3.0, 3.0, 2.0, 1.0, 0.4
-W_YEAR, W_COMPILATION, W_STATUS = 1.0, 2.0, 0.5
+W_ALBUM, W_ARTIST, W_PAIRED, W_UNPAIRED, W_MISSING = 3.0, 3.0, 2.0, 1.0, 0.25
+W_YEAR, W_COMPILATION, W_STATUS = 1.0, 3.0, 0.5
 WT_TITLE, WT_LENGTH, WT_INDEX, WT_DISC, WT_ARTIST = 3.0, 2.0, 1.0, 1.0, 2.0
 
 
