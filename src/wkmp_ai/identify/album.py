@@ -15,7 +15,8 @@
 5. AcousticBrainz for every identified recording (batched), Cover Art Archive for the album's
    main release when its folder has no art.
 
-A normal album costs one MusicBrainz request; a re-import costs none (everything is cached).
+A normal album costs one MusicBrainz request (two when a search finds it); a re-import costs none
+(everything is cached).
 """
 
 from __future__ import annotations
