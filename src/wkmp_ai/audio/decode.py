@@ -14,6 +14,13 @@ Memory is bounded by the block size whatever the length of the file. Foreign err
 once, here: a file that yields no audio raises :class:`~wkmp_ai.errors.IngestError` with
 ``DECODE_ERROR``; an error after some audio has decoded skips the bad packet, keeps going, and is
 reported through :attr:`AudioDecoder.problems` (the caller turns it into a ``PARTIAL_DECODE`` warning).
+
+Damage is reported only on evidence (docs/audio.md, "Damaged files"): packets the decoder refused,
+packets the demuxer flagged as corrupt, errors FFmpeg's demuxer or decoder logged while reading
+(a failed checksum, a lost frame header), a decoded length clearly short of the length the
+container declares (only when the container really declares one: FFmpeg's estimate from the bit
+rate is not a declaration), and an Ogg file that ends part-way through a page. Frame timestamps are
+not evidence: Vorbis, AAC and Opus timestamps jitter by a block without any audio being lost.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ from types import TracebackType
 
 import av
 import av.filter
+import av.logging
 import numpy as np
 
 from wkmp_ai.audio.envelope import mono_mix
@@ -39,6 +47,10 @@ FINGERPRINT_RATE = 11025
 DEFAULT_BLOCK_FRAMES = 1 << 16
 # After this many undecodable packets the rest of the file is given up on.
 MAX_BAD_PACKETS = 100
+# Decoded audio shorter than the declared length by more than this is reported as missing. Lossy
+# codecs differ from their container's figure by their priming (a few ms, WMA ~50 ms), never more.
+SHORT_TOLERANCE_S = 0.5
+SHORT_TOLERANCE = 0.01  # of the declared length
 # Raw PCM demuxers (WAV, W64) hand out 4 KiB packets by default: ~2000 packets for a 3-minute
 # track, each costing more Python and PyAV overhead than its samples cost to analyse. 64 KiB
 # packets halve the cost of reading a WAV file; larger ones cost more again (the stream probe
@@ -81,15 +93,20 @@ class Block:
 
 @dataclass
 class DecodeProblems:
-    """What went wrong while decoding, in a form a user can act on."""
+    """Evidence of damage found while decoding, in a form a user can act on."""
 
-    bad_packets: int = 0
+    bad_packets: int = 0  # packets the decoder refused
     first_error_s: float | None = None
     first_message: str = ""
+    corrupt_packets: int = 0  # packets the demuxer flagged as corrupt
+    first_corrupt_s: float | None = None
+    logged_errors: int = 0  # errors FFmpeg's demuxer or decoder logged (checksum, lost sync, ...)
+    first_logged_s: float | None = None
+    first_logged: str = ""
     gave_up: bool = False
-    missing_s: float = 0.0  # audio the timestamps say was skipped (damaged data the demuxer stepped over)
-    first_gap_s: float | None = None
-    short_by_s: float = 0.0  # how much less audio than the file declares
+    short_by_s: float = 0.0  # how much less audio than the container declares
+    declared_s: float | None = None
+    cut_short: str = ""  # the container's own structure says the file ends early
 
     def note(self, at_s: float, message: str) -> None:
         self.bad_packets += 1
@@ -97,26 +114,105 @@ class DecodeProblems:
             self.first_error_s = at_s
             self.first_message = message
 
-    def note_gap(self, at_s: float, seconds: float) -> None:
-        self.missing_s += seconds
-        if self.first_gap_s is None:
-            self.first_gap_s = at_s
+    def note_corrupt(self, at_s: float) -> None:
+        self.corrupt_packets += 1
+        if self.first_corrupt_s is None:
+            self.first_corrupt_s = at_s
+
+    def note_logged(self, at_s: float, message: str) -> None:
+        self.logged_errors += 1
+        if self.first_logged_s is None:
+            self.first_logged_s = at_s
+            self.first_logged = message
 
     def __bool__(self) -> bool:
-        return bool(self.bad_packets or self.gave_up or self.missing_s > 0 or self.short_by_s > 0)
+        return bool(
+            self.bad_packets
+            or self.corrupt_packets
+            or self.logged_errors
+            or self.gave_up
+            or self.short_by_s > 0
+            or self.cut_short
+        )
 
     def describe(self) -> str:
         parts = []
         if self.bad_packets:
-            where = f"{self.first_error_s:.3f} s" if self.first_error_s is not None else "the start"
-            parts.append(f"{self.bad_packets} undecodable packet(s) from {where} ({self.first_message})")
+            where = _at(self.first_error_s)
+            reason = self.first_logged or self.first_message
+            parts.append(f"{_count(self.bad_packets, 'packet')} could not be decoded, the first {where} ({reason})")
+        if self.corrupt_packets:
+            count, where = _count(self.corrupt_packets, "packet"), _at(self.first_corrupt_s)
+            parts.append(f"{count} marked as corrupt by the demuxer, the first {where}")
+        if self.logged_errors and not self.bad_packets:
+            parts.append(f"the decoder reported damaged data {_at(self.first_logged_s)} ({self.first_logged})")
         if self.gave_up:
             parts.append("the rest of the file was given up")
-        if self.missing_s > 0:
-            parts.append(f"{self.missing_s:.3f} s of damaged audio skipped from {self.first_gap_s:.3f} s")
         if self.short_by_s > 0:
-            parts.append(f"{self.short_by_s:.3f} s less audio than the file declares (truncated?)")
+            parts.append(
+                f"{self.short_by_s:.1f} s of audio missing: the file declares {self.declared_s:.1f} s "
+                "(truncated or damaged)"
+            )
+        if self.cut_short:
+            parts.append(self.cut_short)
         return "; ".join(parts)
+
+
+def _at(seconds: float | None) -> str:
+    return "at the start" if seconds is None or seconds < 0.05 else f"at {seconds:.1f} s"
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
+
+
+def ffmpeg_message(exc: BaseException) -> str:
+    """An FFmpeg error in plain words: its text without ``[Errno N]``, the path or a Python repr."""
+    text = getattr(exc, "strerror", None) or str(exc)
+    log = getattr(exc, "log", None)  # PyAV attaches the message FFmpeg logged, when logging is on
+    if isinstance(log, tuple) and len(log) == 3 and str(log[2]).strip():
+        text = f"{text}: {str(log[2]).strip()}"
+    return _PLAIN_FFMPEG.get(text, text)
+
+
+_PLAIN_FFMPEG = {
+    "End of file": "the file ends before any audio",
+    "Invalid data found when processing input": "not audio, or audio too damaged to read",
+}
+# FFmpeg logs this when a container declares no duration and it guessed one from the bit rate
+# (an MP3 without a Xing/Info header, raw AAC, a WAV whose header is wrong): not a declaration.
+_BITRATE_ESTIMATE = "Estimating duration from bitrate"
+_ERROR_LEVEL = av.logging.ERROR
+
+
+class _FFmpegLog:
+    """FFmpeg's log messages while this thread reads the file, turned into evidence.
+
+    Started and stopped around stretches of decoding (never held across a ``yield``), so a consumer
+    that stops early leaves no capture behind, and nothing another thread logs is counted.
+    """
+
+    def __init__(self) -> None:
+        if (av.logging.get_level() or 0) < av.logging.WARNING:
+            av.logging.set_level(av.logging.WARNING)
+        # PyAV otherwise holds back a repeated message and logs "repeated N times" with the next
+        # one, which could land in the next file's capture.
+        av.logging.set_skip_repeated(False)
+        self._capture: av.logging.Capture | None = None
+        self._logs: list[tuple[int, str, str]] = []
+
+    def start(self) -> None:
+        if self._capture is None:
+            self._capture = av.logging.Capture(True)
+            self._logs = self._capture.__enter__()
+
+    def stop(self) -> list[tuple[int, str, str]]:
+        if self._capture is None:
+            return []
+        self._capture.__exit__(None, None, None)
+        self._capture = None
+        logs, self._logs = self._logs, []
+        return logs
 
 
 def _native_array(frame: av.AudioFrame, fmt: str, channels: int) -> np.ndarray:
@@ -159,15 +255,21 @@ class AudioDecoder:
         self.frames_decoded = 0
         self._emitted = 0
         self._fp: _FingerprintFeed | None = None
+        self._log = _FFmpegLog()
         # A small probe first: FFmpeg's default (5 MB) costs ~40 ms on every WAV file. If that does
         # not reveal a usable audio stream, open again with the defaults.
         for options in (QUICK_PROBE, PCM_PACKET):
+            self._log.start()
             try:
                 self._container = av.open(str(path), mode="r", metadata_errors="ignore", options=options)
             except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
+                self._log.stop()
                 if options is QUICK_PROBE:
                     continue
-                raise IngestError(ErrorCode.DECODE_ERROR, f"cannot open audio: {exc}", path=str(path)) from exc
+                raise IngestError(
+                    ErrorCode.DECODE_ERROR, f"cannot open audio: {ffmpeg_message(exc)}", path=str(path)
+                ) from exc
+            opened_log = self._log.stop()
             self._stream = next((s for s in self._container.streams if s.type == "audio"), None)
             ctx = self._stream.codec_context if self._stream is not None else None
             rate = int(ctx.sample_rate or 0) if ctx is not None else 0
@@ -194,6 +296,8 @@ class AudioDecoder:
             duration = float(self._stream.duration * self._stream.time_base)
         elif self._container.duration is not None:
             duration = self._container.duration / 1_000_000
+        # A length FFmpeg guessed from the bit rate is not the file's declaration: no truncation check.
+        self.declared_s = None if any(_BITRATE_ESTIMATE in m for _, _, m in opened_log) else duration
         fmt_name = self._container.format.name
         self.info = StreamInfo(
             format=_CONTAINER_NAMES.get(fmt_name, fmt_name.split(",")[0]),
@@ -222,18 +326,27 @@ class AudioDecoder:
         problems = self.problems
         try:
             for packet in self._container.demux(self._stream):
+                if packet.is_corrupt:
+                    problems.note_corrupt(self.duration_s)
                 try:
                     frames = packet.decode()
                 except (av.FFmpegError, ValueError) as exc:
-                    problems.note(self.duration_s, str(exc))
+                    problems.note(self.duration_s, ffmpeg_message(exc))
                     if problems.bad_packets >= MAX_BAD_PACKETS:
                         problems.gave_up = True
                         return
                     continue
                 yield from frames
         except (av.FFmpegError, OSError) as exc:  # the demuxer itself is lost: stop here
-            problems.note(self.duration_s, f"demux: {exc}")
+            problems.note(self.duration_s, f"the file cannot be read further: {ffmpeg_message(exc)}")
             problems.gave_up = True
+
+    def _logged(self) -> None:
+        """Count the errors FFmpeg logged since the capture started (and start it afresh)."""
+        for level, _name, message in self._log.stop():
+            if level <= _ERROR_LEVEL and message.strip():
+                self.problems.note_logged(self.duration_s, message.strip())
+        self._log.start()
 
     def blocks(self, *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Iterator[Block]:
         """Yield the whole file as blocks of ``block_frames`` sample frames (the last shorter, ``final``).
@@ -242,6 +355,13 @@ class AudioDecoder:
         than one per codec frame (1024-4608 samples): that per-frame work would cost more than
         the analysis of the samples.
         """
+        self._log.start()
+        try:
+            yield from self._blocks(block_frames)
+        finally:
+            self._log.stop()
+
+    def _blocks(self, block_frames: int) -> Iterator[Block]:
         info = self.info
         channels, rate = info.channels, info.sample_rate
         # Frames that differ from the stream's own shape (chained Ogg, odd MP3s) are converted to it.
@@ -262,24 +382,18 @@ class AudioDecoder:
             self._emitted += pcm.shape[1]
             return block
 
-        # Timestamps reveal audio a demuxer skipped over (damaged data): integers, not Fractions,
-        # since this runs for every frame. Decoded frames carry the stream's time base.
-        base = self._stream.time_base
-        tb_num, tb_den = (base.numerator * rate, base.denominator) if base else (0, 1)
-        expected: int | None = None  # where, by the timestamps, the next frame should start
-        half, tolerance = tb_den // 2, rate // 500  # more than 2 ms missing is a gap
+        def emit(count: int | None, final: bool) -> Block:
+            """A block, with what FFmpeg logged while it decoded counted (never capturing across a yield)."""
+            self._logged()
+            self._log.stop()
+            return take(count, final)
+
         queued = 0  # samples in the FIFO
         for frame in self._frames():
             n = frame.samples
             if n == 0:
                 continue
-            pts = frame.pts
-            if pts is not None and tb_num:
-                position = (pts * tb_num + half) // tb_den
-                if expected is not None and position - expected > tolerance:
-                    self.problems.note_gap(self.duration_s, (position - expected) / rate)
-                expected = position + n
-            frame.pts = None  # the FIFO checks timestamps for continuity; gaps are handled above
+            frame.pts = None  # the FIFO would check timestamps for continuity; they are not evidence
             if (
                 conform is None
                 and frame.format.name == fifo_format
@@ -293,7 +407,13 @@ class AudioDecoder:
                 if conform is None and (frame.sample_rate != rate or frame.layout.nb_channels != channels):
                     log.info("%s: audio format changes mid-stream; converting", self.path)
                     conform = av.AudioResampler(format="fltp", layout=_layout(info), rate=rate)
-                for item in conform.resample(frame) if conform is not None else (frame,):
+                    fifo_format = ""  # the converted frames start a FIFO of their own (another time base)
+                try:
+                    items = conform.resample(frame) if conform is not None else [frame]
+                except (av.FFmpegError, ValueError) as exc:
+                    self.problems.note(self.duration_s, ffmpeg_message(exc))
+                    continue
+                for item in items:
                     name = item.format.name
                     if name != fifo_format:
                         if name.rstrip("p") not in _DTYPES:
@@ -301,24 +421,38 @@ class AudioDecoder:
                                 ErrorCode.DECODE_ERROR, f"unsupported sample format {name}", path=str(self.path)
                             )
                         if fifo.samples:  # the FIFO takes one format: hand on what it holds first
-                            yield take(None, False)
+                            yield emit(None, False)
+                            self._log.start()
                         fifo = av.AudioFifo()
                         fifo_format = name
                     item.pts = None
-                    fifo.write(item)
+                    try:
+                        fifo.write(item)
+                    except ValueError as exc:  # a frame unlike the FIFO's (damaged data): skipped
+                        self.problems.note(self.duration_s, f"audio in an unexpected form ({exc})")
+                        continue
                     self.frames_decoded += item.samples
                 queued = fifo.samples
             while queued >= block_frames:
-                yield take(block_frames, False)
+                yield emit(block_frames, False)
+                self._log.start()
                 queued -= block_frames
+        self._logged()
         if self.frames_decoded == 0:
-            detail = self.problems.first_message or "the stream holds no samples"
+            detail = self.problems.first_logged or self.problems.first_message or "the stream holds no samples"
             raise IngestError(ErrorCode.DECODE_ERROR, f"no audio could be decoded: {detail}", path=str(self.path))
-        declared = info.duration_hint_s
-        short = (declared or 0.0) - self.duration_s - self.problems.missing_s
-        if declared is not None and short > max(0.5, 0.01 * declared):
+        self._check_length()
+        yield emit(None, True)
+
+    def _check_length(self) -> None:
+        """Truncation: less audio than the container declares, or an Ogg file ending inside a page."""
+        declared = self.declared_s
+        short = (declared or 0.0) - self.duration_s
+        if declared is not None and short > max(SHORT_TOLERANCE_S, SHORT_TOLERANCE * declared):
             self.problems.short_by_s = short
-        yield take(None, True)
+            self.problems.declared_s = declared
+        if self.info.format == "ogg" and ogg_ends_inside_a_page(self.path):
+            self.problems.cut_short = "the file ends part-way through its last Ogg page (truncated)"
 
     def fingerprint_samples(self, block: Block) -> tuple[int, np.ndarray]:
         """The block as 11025 Hz mono s16, made by FFmpeg's resampler from the native samples as fpcalc does.
@@ -331,6 +465,43 @@ class AudioDecoder:
         if feed is None or feed.next_native != block.start or feed.fmt != block.fmt:
             feed = self._fp = _FingerprintFeed(self.info.sample_rate, block.start, block)
         return feed.feed(block)
+
+
+_OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, the most data a page can hold
+
+
+def ogg_ends_inside_a_page(path: Path) -> bool:
+    """True when the file's last Ogg page runs past the end of the file: it was cut short.
+
+    An Ogg file declares no length of its own (FFmpeg reads the last page's granule position), so a
+    truncated one would otherwise look like a shorter, intact file. Pages are followed from each
+    capture pattern in the last two pages' worth of bytes: in an intact file a chain of pages from a
+    real page start ends exactly at the end of the file. (An "OggS" inside packet data starts a
+    chain that does not, which is why every candidate is tried.)
+    """
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, 2)
+            start = max(0, size - 2 * _OGG_MAX_PAGE)
+            fh.seek(start)
+            tail = fh.read()
+    except OSError:
+        return False
+    candidate = tail.find(b"OggS")
+    if candidate < 0:
+        return False
+    while candidate >= 0:
+        position = candidate
+        while position + 27 <= len(tail) and tail[position : position + 4] == b"OggS":
+            segments = tail[position + 26]
+            table = tail[position + 27 : position + 27 + segments]
+            if tail[position + 4] != 0 or len(table) < segments:
+                break
+            position += 27 + segments + sum(table)
+        if position == len(tail):
+            return False
+        candidate = tail.find(b"OggS", candidate + 1)
+    return True
 
 
 def _layout(info: StreamInfo) -> str:
