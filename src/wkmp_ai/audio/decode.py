@@ -37,6 +37,7 @@ import av.logging
 import numpy as np
 
 from wkmp_ai.audio.envelope import mono_mix
+from wkmp_ai.audio.swresample import SystemResampler
 from wkmp_ai.errors import ErrorCode, IngestError
 
 __all__ = ["FINGERPRINT_RATE", "AudioDecoder", "Block", "DecodeProblems", "StreamInfo", "open_audio"]
@@ -453,6 +454,8 @@ class AudioDecoder:
             self.problems.declared_s = declared
         if self.info.format == "ogg" and ogg_ends_inside_a_page(self.path):
             self.problems.cut_short = "the file ends part-way through its last Ogg page (truncated)"
+        elif self.info.format == "wav" and (missing := wav_data_missing(self.path)):
+            self.problems.cut_short = f"the file ends {missing:,} bytes before the end of its audio data (truncated)"
 
     def fingerprint_samples(self, block: Block) -> tuple[int, np.ndarray]:
         """The block as 11025 Hz mono s16, made by FFmpeg's resampler from the native samples as fpcalc does.
@@ -468,6 +471,32 @@ class AudioDecoder:
 
 
 _OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, the most data a page can hold
+
+
+def wav_data_missing(path: Path) -> int:
+    """Bytes of its ``data`` chunk a RIFF/WAVE file declares but does not hold (0: none, or unknown).
+
+    FFmpeg then estimates the length from the bit rate, so no declared length is compared; this is
+    the declaration. A size of 0 or 0xFFFFFFFF is a stream's "unknown" and is not counted.
+    """
+    try:
+        with path.open("rb") as fh:
+            size = fh.seek(0, 2)
+            fh.seek(0)
+            head = fh.read(1 << 16)
+    except OSError:
+        return 0
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return 0
+    position = 12
+    while position + 8 <= len(head):
+        chunk, length = head[position : position + 4], int.from_bytes(head[position + 4 : position + 8], "little")
+        if chunk == b"data":
+            if length in (0, 0xFFFFFFFF):
+                return 0
+            return max(0, position + 8 + length - size)
+        position += 8 + length + (length & 1)
+    return 0
 
 
 def ogg_ends_inside_a_page(path: Path) -> bool:
@@ -509,17 +538,20 @@ def _layout(info: StreamInfo) -> str:
 
 
 class _FingerprintFeed:
-    """FFmpeg's resampler to 11025 Hz mono s16, set up as ``fpcalc`` sets it up, fed whole blocks.
+    """libswresample to 11025 Hz mono s16, set up as ``fpcalc`` sets it up, fed whole blocks.
 
     ``fpcalc`` (Chromaprint's FFmpeg reader) puts libswresample in its "compatible mode": a
     16-tap filter (FFmpeg's default is 32), 8 phase bits with linear interpolation, cutoff 0.8.
-    The same settings here give Chromaprint the same samples, so the fingerprints are
-    ``fpcalc``'s bit for bit, and the resampling costs a third less than with FFmpeg's defaults.
+    The same library (the system's, :mod:`wkmp_ai.audio.swresample`) with the same settings gives
+    Chromaprint the same samples, so the fingerprints are ``fpcalc``'s bit for bit; without it,
+    PyAV's own resampler with those settings comes within a rounding. The settings also make the
+    resampling a third cheaper than FFmpeg's defaults.
 
-    A stereo file is mixed to mono here, in float, before the resampler: libswresample's own
-    stereo-to-mono matrix is the plain mean, so Chromaprint gets the same samples (give or take
-    a rounding) and the resampler has one channel to filter instead of two. Other layouts keep
-    FFmpeg's downmix, whose centre and surround levels are its own.
+    A stereo file decoded to float is mixed to mono here, before the resampler: libswresample's
+    own stereo-to-mono matrix is the plain mean, so Chromaprint gets the same samples and the
+    resampler has one channel to filter instead of two. Integer PCM (FLAC, WAV, ALAC: resampled in
+    16-bit fixed point, where a float mean would differ by a rounding now and then) and other
+    layouts go to the resampler as they are, and get its own downmix, as ``fpcalc``'s do.
     """
 
     def __init__(self, rate: int, start: int, block: Block):
@@ -527,12 +559,19 @@ class _FingerprintFeed:
         self.fmt = block.fmt
         self.next_native = start
         self.index = round(start * FINGERPRINT_RATE / rate)
-        self._mix_stereo = block.layout == "stereo"
+        self._mix_stereo = block.layout == "stereo" and block.fmt in ("flt", "fltp")
+        fmt, layout = ("flt", "mono") if self._mix_stereo else (block.fmt, block.layout)
+        channels = 1 if self._mix_stereo else block.pcm.shape[0]
+        self._system: SystemResampler | None = None
+        try:
+            self._system = SystemResampler(
+                rate=rate, fmt=fmt, layout=layout, channels=channels, out_rate=FINGERPRINT_RATE
+            )
+            return
+        except OSError:
+            pass
         self._graph = graph = av.filter.Graph()  # the filters live as long as their graph
-        if self._mix_stereo:
-            self._source = graph.add_abuffer(format="flt", sample_rate=rate, layout="mono")
-        else:
-            self._source = graph.add_abuffer(format=block.fmt, sample_rate=rate, layout=block.layout)
+        self._source = graph.add_abuffer(format=fmt, sample_rate=rate, layout=layout)
         resample = graph.add("aresample", f"{FINGERPRINT_RATE}:{FPCALC_RESAMPLER}")
         mono16 = graph.add("aformat", f"sample_fmts=s16:sample_rates={FINGERPRINT_RATE}:channel_layouts=mono")
         self._sink = graph.add("abuffersink")
@@ -549,22 +588,34 @@ class _FingerprintFeed:
                 return
             parts.append(_mono16(frame))
 
-    def feed(self, block: Block) -> tuple[int, np.ndarray]:
+    def _resample(self, block: Block) -> list[np.ndarray]:
         parts: list[np.ndarray] = []
+        system = self._system
         if block.frames:
-            frame = block.frame
-            if self._mix_stereo:
-                frame = av.AudioFrame.from_ndarray(mono_mix(block.pcm).reshape(1, -1), format="flt", layout="mono")
-                frame.sample_rate = self.rate
-            elif frame is None:
-                frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
-                frame.sample_rate = self.rate
-            frame.pts = None  # the resampler only times its output with it; samples do not depend on it
-            self._source.push(frame)
-            self._drain(parts)
+            if system is not None:
+                native = mono_mix(block.pcm).reshape(1, -1) if self._mix_stereo else block.native
+                parts.append(system.convert(native))
+            else:
+                frame = block.frame
+                if self._mix_stereo:
+                    frame = av.AudioFrame.from_ndarray(mono_mix(block.pcm).reshape(1, -1), format="flt", layout="mono")
+                    frame.sample_rate = self.rate
+                elif frame is None:
+                    frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
+                    frame.sample_rate = self.rate
+                frame.pts = None  # the resampler only times its output with it; samples do not depend on it
+                self._source.push(frame)
+                self._drain(parts)
         if block.final:
-            self._source.push(None)
-            self._drain(parts)
+            if system is not None:
+                parts.append(system.convert(None))
+            else:
+                self._source.push(None)
+                self._drain(parts)
+        return parts
+
+    def feed(self, block: Block) -> tuple[int, np.ndarray]:
+        parts = self._resample(block)
         out = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int16)
         index = self.index
         self.index += len(out)
