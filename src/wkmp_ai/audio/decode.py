@@ -120,7 +120,7 @@ class DecodeProblems:
         if self.first_corrupt_s is None:
             self.first_corrupt_s = at_s
 
-    def note_logged(self, at_s: float, message: str) -> None:
+    def note_logged(self, at_s: float | None, message: str) -> None:
         self.logged_errors += 1
         if self.first_logged_s is None:
             self.first_logged_s = at_s
@@ -146,7 +146,7 @@ class DecodeProblems:
             count, where = _count(self.corrupt_packets, "packet"), _at(self.first_corrupt_s)
             parts.append(f"{count} marked as corrupt by the demuxer, the first {where}")
         if self.logged_errors and not self.bad_packets:
-            parts.append(f"the decoder reported damaged data {_at(self.first_logged_s)} ({self.first_logged})")
+            parts.append(f"damaged data {_at(self.first_logged_s)} ({self.first_logged})")
         if self.gave_up:
             parts.append("the rest of the file was given up")
         if self.short_by_s > 0:
@@ -160,7 +160,9 @@ class DecodeProblems:
 
 
 def _at(seconds: float | None) -> str:
-    return "at the start" if seconds is None or seconds < 0.05 else f"at {seconds:.1f} s"
+    if seconds is None:
+        return "near the start"  # met while FFmpeg probed the stream
+    return "at the start" if seconds < 0.05 else f"at {seconds:.1f} s"
 
 
 def _count(n: int, noun: str) -> str:
@@ -299,6 +301,10 @@ class AudioDecoder:
             duration = self._container.duration / 1_000_000
         # A length FFmpeg guessed from the bit rate is not the file's declaration: no truncation check.
         self.declared_s = None if any(_BITRATE_ESTIMATE in m for _, _, m in opened_log) else duration
+        # Errors while probing the stream are evidence too: the packets read then are not read again.
+        for level, _name, message in opened_log:
+            if level <= _ERROR_LEVEL and message.strip():
+                self.problems.note_logged(None, message.strip())
         fmt_name = self._container.format.name
         self.info = StreamInfo(
             format=_CONTAINER_NAMES.get(fmt_name, fmt_name.split(",")[0]),
