@@ -122,7 +122,7 @@ class DecodeProblems:
 
     def note_logged(self, at_s: float | None, message: str) -> None:
         self.logged_errors += 1
-        if self.first_logged_s is None:
+        if self.logged_errors == 1:
             self.first_logged_s = at_s
             self.first_logged = message
 
