@@ -11,6 +11,8 @@ encoding). For every file it counts:
 - one-passage files whose fingerprint string equals ``fpcalc -length 120 FILE``'s.
 
 Run: ``.venv/bin/python benchmarks/bench_real_music.py [--formats ogg,flac,...] [--jobs 2]``.
+``--ffmpeg`` adds AAC, Opus and MP3 transcodes made by the ``ffmpeg`` command (Debian ``ffmpeg``,
+FFmpeg 5.1: the way the problem was first seen), besides PyAV's.
 To count what another version of the code does, put its ``src`` first on ``PYTHONPATH``.
 """
 
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import collections
+import itertools
 import subprocess
 import sys
 import time
@@ -43,6 +46,20 @@ def fpcalc(path: Path) -> str | None:
     return None
 
 
+FFMPEG_CLI = {"ffmpeg-m4a": ("aac", ".m4a"), "ffmpeg-opus": ("libopus", ".opus"), "ffmpeg-mp3": ("libmp3lame", ".mp3")}
+
+
+def ffmpeg_transcode(track: Path, fmt: str, root: Path) -> Path:
+    codec, suffix = FFMPEG_CLI[fmt]
+    out = root / "transcodes-ffmpeg" / (f"{track.parent.name}-{track.stem}".replace(" ", "_") + suffix)
+    out.parent.mkdir(exist_ok=True)
+    if not out.exists():
+        tmp = out.with_name("part-" + out.name)
+        subprocess.run(["ffmpeg", "-v", "error", "-y", "-i", str(track), "-c:a", codec, str(tmp)], check=True)
+        tmp.replace(out)
+    return out
+
+
 def examine(path_text: str) -> dict:
     path = Path(path_text)
     started = time.perf_counter()
@@ -55,7 +72,7 @@ def examine(path_text: str) -> dict:
     tiles = (
         passages[0].start_ticks == 0
         and passages[-1].end_ticks == seconds_to_ticks(result.duration_s)
-        and all(a.end_ticks == b.start_ticks for a, b in zip(passages, passages[1:], strict=False))
+        and all(a.end_ticks == b.start_ticks for a, b in itertools.pairwise(passages))
     )
     reference = fpcalc(path) if len(passages) == 1 else None
     return {
@@ -75,7 +92,10 @@ def main() -> None:
     parser.add_argument("--formats", default="original," + ",".join(TRANSCODES))
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--verbose", action="store_true", help="print every warning")
+    parser.add_argument("--ffmpeg", action="store_true", help="also transcodes made by the ffmpeg command")
     args = parser.parse_args()
+    if args.ffmpeg:
+        args.formats += "," + ",".join(FFMPEG_CLI)
     root = corpus()
     tracks = original_tracks(root)
     files: dict[str, list[Path]] = {}
@@ -84,9 +104,11 @@ def main() -> None:
             files[fmt] = tracks
         else:
             print(f"transcoding to {fmt} (cached after the first run)...", flush=True)
+            make = ffmpeg_transcode if fmt in FFMPEG_CLI else transcode
             with ProcessPoolExecutor(args.jobs) as pool:
-                files[fmt] = list(pool.map(transcode, tracks, [fmt] * len(tracks), [root] * len(tracks)))
-    print(f"{'format':<9} {'files':>5} {'damage':>6} {'other':>5} {'tile':>4} {'1-pass':>6} {'fp=fpcalc':>9} {'s/file':>6}")
+                files[fmt] = list(pool.map(make, tracks, [fmt] * len(tracks), [root] * len(tracks)))
+    header = ("format", "files", "damage", "other", "tile", "1-pass", "fp=fpcalc", "s/file")
+    print("{:<11} {:>5} {:>6} {:>5} {:>4} {:>6} {:>9} {:>6}".format(*header))
     totals: collections.Counter[str] = collections.Counter()
     with ProcessPoolExecutor(args.jobs) as pool:
         for fmt, paths in files.items():
@@ -112,7 +134,7 @@ def main() -> None:
             totals.update(counts)
             analysed = max(1, counts["files"] - counts["errors"])
             print(
-                f"{fmt:<9} {counts['files']:>5} {counts['damage']:>6} {counts['other']:>5} {counts['tiles']:>4} "
+                f"{fmt:<11} {counts['files']:>5} {counts['damage']:>6} {counts['other']:>5} {counts['tiles']:>4} "
                 f"{counts['one']:>6} {counts['fp_equal']:>4}/{counts['fp_reference']:<4} "
                 f"{counts['seconds'] / analysed:>6.2f}",
                 flush=True,

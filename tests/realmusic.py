@@ -12,6 +12,7 @@ the package registry cannot be reached; the tests turn that into a skip that say
 
 from __future__ import annotations
 
+import fcntl
 import os
 import shutil
 import subprocess
@@ -101,11 +102,13 @@ def corpus() -> Path:
     """The cache folder holding every package of :data:`PACKAGES`, fetched on first use."""
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
-    for package in PACKAGES:
-        done = root / f"{package}.done"
-        if not done.exists():
-            _fetch(package, root)
-            done.touch()
+    with (root / ".lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # test runs in parallel (other checkouts) fetch it once
+        for package in PACKAGES:
+            done = root / f"{package}.done"
+            if not done.exists():
+                _fetch(package, root)
+                done.touch()
     return root
 
 
@@ -128,7 +131,7 @@ def _decoded(source: Path) -> Iterator[av.AudioFrame]:
 
 def _encode(out_path: Path, spec: Transcode, frames: Iterable[av.AudioFrame], rate: int) -> None:
     """Encode ``frames`` (any format, stereo) with ``spec`` at ``rate``; written via a temporary name."""
-    tmp = out_path.with_name(out_path.name + ".part" + spec.suffix)
+    tmp = out_path.with_name(f"{out_path.stem}.part{os.getpid()}{spec.suffix}")  # renamed when whole
     with av.open(str(tmp), "w", format=spec.container) as out:
         stream = out.add_stream(spec.codec, rate=rate, options=dict(spec.options))
         stream.layout = "stereo"
