@@ -7,20 +7,16 @@ block carries
 - ``pcm``: float32 samples shaped ``(channels, frames)`` (planar, like the codecs' own output, so
   no transpose is needed) at the file's own rate, in [-1, 1];
 - ``native``: the decoder's own samples, from which :meth:`AudioDecoder.fingerprint_samples` makes
-  the 16-bit mono 11025 Hz stream Chromaprint takes, with FFmpeg's own resampler exactly as
-  ``fpcalc`` makes it, so fingerprints match. It is made only for the blocks that need it.
+  the 16-bit mono 11025 Hz stream Chromaprint takes, with the resampler ``fpcalc`` uses, exactly
+  as it makes it, so fingerprints match (:mod:`wkmp_ai.audio.fpstream`). It is made only for the
+  blocks that need it.
 
 Memory is bounded by the block size whatever the length of the file. Foreign errors are translated
 once, here: a file that yields no audio raises :class:`~wkmp_ai.errors.IngestError` with
 ``DECODE_ERROR``; an error after some audio has decoded skips the bad packet, keeps going, and is
 reported through :attr:`AudioDecoder.problems` (the caller turns it into a ``PARTIAL_DECODE`` warning).
 
-Damage is reported only on evidence (docs/audio.md, "Damaged files"): packets the decoder refused,
-packets the demuxer flagged as corrupt, errors FFmpeg's demuxer or decoder logged while reading
-(a failed checksum, a lost frame header), a decoded length clearly short of the length the
-container declares (only when the container really declares one: FFmpeg's estimate from the bit
-rate is not a declaration), and an Ogg file that ends part-way through a page. Frame timestamps are
-not evidence: Vorbis, AAC and Opus timestamps jitter by a block without any audio being lost.
+Damage is reported only on evidence (:mod:`wkmp_ai.audio.damage`); frame timestamps are not.
 """
 
 from __future__ import annotations
@@ -36,30 +32,33 @@ import av.filter
 import av.logging
 import numpy as np
 
-from wkmp_ai.audio.envelope import mono_mix
-from wkmp_ai.audio.swresample import SystemResampler
+from wkmp_ai.audio.damage import (
+    BITRATE_ESTIMATE,
+    ERROR_LEVEL,
+    SHORT_TOLERANCE,
+    SHORT_TOLERANCE_S,
+    DecodeProblems,
+    FFmpegLog,
+    ffmpeg_message,
+    ogg_ends_inside_a_page,
+    wav_data_missing,
+)
+from wkmp_ai.audio.fpstream import FINGERPRINT_RATE, FingerprintFeed
 from wkmp_ai.errors import ErrorCode, IngestError
 
 __all__ = ["FINGERPRINT_RATE", "AudioDecoder", "Block", "DecodeProblems", "StreamInfo", "open_audio"]
 
 log = logging.getLogger(__name__)
 
-FINGERPRINT_RATE = 11025
 DEFAULT_BLOCK_FRAMES = 1 << 16
 # After this many undecodable packets the rest of the file is given up on.
 MAX_BAD_PACKETS = 100
-# Decoded audio shorter than the declared length by more than this is reported as missing. Lossy
-# codecs differ from their container's figure by their priming (a few ms, WMA ~50 ms), never more.
-SHORT_TOLERANCE_S = 0.5
-SHORT_TOLERANCE = 0.01  # of the declared length
 # Raw PCM demuxers (WAV, W64) hand out 4 KiB packets by default: ~2000 packets for a 3-minute
 # track, each costing more Python and PyAV overhead than its samples cost to analyse. 64 KiB
 # packets halve the cost of reading a WAV file; larger ones cost more again (the stream probe
 # reads whole packets, and big copies miss the cache). Other demuxers ignore the option.
 PCM_PACKET = {"max_size": str(1 << 16)}
 QUICK_PROBE = {"probesize": "65536", **PCM_PACKET}
-# libswresample as Chromaprint's fpcalc configures it (its FFmpegAudioProcessor::SetCompatibleMode).
-FPCALC_RESAMPLER = "filter_size=16:phase_shift=8:linear_interp=1:cutoff=0.8"
 
 _CONTAINER_NAMES = {"mov,mp4,m4a,3gp,3g2,mj2": "mp4", "matroska,webm": "matroska"}
 _DTYPES = {"u8": np.uint8, "s16": np.int16, "s32": np.int32, "s64": np.int64, "flt": np.float32, "dbl": np.float64}
@@ -90,132 +89,6 @@ class Block:
     @property
     def frames(self) -> int:
         return int(self.pcm.shape[1])
-
-
-@dataclass
-class DecodeProblems:
-    """Evidence of damage found while decoding, in a form a user can act on."""
-
-    bad_packets: int = 0  # packets the decoder refused
-    first_error_s: float | None = None
-    first_message: str = ""
-    corrupt_packets: int = 0  # packets the demuxer flagged as corrupt
-    first_corrupt_s: float | None = None
-    logged_errors: int = 0  # errors FFmpeg's demuxer or decoder logged (checksum, lost sync, ...)
-    first_logged_s: float | None = None
-    first_logged: str = ""
-    gave_up: bool = False
-    short_by_s: float = 0.0  # how much less audio than the container declares
-    declared_s: float | None = None
-    cut_short: str = ""  # the container's own structure says the file ends early
-
-    def note(self, at_s: float, message: str) -> None:
-        self.bad_packets += 1
-        if self.first_error_s is None:
-            self.first_error_s = at_s
-            self.first_message = message
-
-    def note_corrupt(self, at_s: float) -> None:
-        self.corrupt_packets += 1
-        if self.first_corrupt_s is None:
-            self.first_corrupt_s = at_s
-
-    def note_logged(self, at_s: float | None, message: str) -> None:
-        self.logged_errors += 1
-        if self.logged_errors == 1:
-            self.first_logged_s = at_s
-            self.first_logged = message
-
-    def __bool__(self) -> bool:
-        return bool(
-            self.bad_packets
-            or self.corrupt_packets
-            or self.logged_errors
-            or self.gave_up
-            or self.short_by_s > 0
-            or self.cut_short
-        )
-
-    def describe(self) -> str:
-        parts = []
-        if self.bad_packets:
-            where = _at(self.first_error_s)
-            reason = self.first_logged or self.first_message
-            parts.append(f"{_count(self.bad_packets, 'packet')} could not be decoded, the first {where} ({reason})")
-        if self.corrupt_packets:
-            count, where = _count(self.corrupt_packets, "packet"), _at(self.first_corrupt_s)
-            parts.append(f"{count} marked as corrupt by the demuxer, the first {where}")
-        if self.logged_errors and not self.bad_packets:
-            parts.append(f"damaged data {_at(self.first_logged_s)} ({self.first_logged})")
-        if self.gave_up:
-            parts.append("the rest of the file was given up")
-        if self.short_by_s > 0:
-            parts.append(
-                f"{self.short_by_s:.1f} s of audio missing: the file declares {self.declared_s:.1f} s "
-                "(truncated or damaged)"
-            )
-        if self.cut_short:
-            parts.append(self.cut_short)
-        return "; ".join(parts)
-
-
-def _at(seconds: float | None) -> str:
-    if seconds is None:
-        return "near the start"  # met while FFmpeg probed the stream
-    return "at the start" if seconds < 0.05 else f"at {seconds:.1f} s"
-
-
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}" + ("" if n == 1 else "s")
-
-
-def ffmpeg_message(exc: BaseException) -> str:
-    """An FFmpeg error in plain words: its text without ``[Errno N]``, the path or a Python repr."""
-    text = getattr(exc, "strerror", None) or str(exc)
-    log = getattr(exc, "log", None)  # PyAV attaches the message FFmpeg logged, when logging is on
-    if isinstance(log, tuple) and len(log) == 3 and str(log[2]).strip():
-        text = f"{text}: {str(log[2]).strip()}"
-    return _PLAIN_FFMPEG.get(text, text)
-
-
-_PLAIN_FFMPEG = {
-    "End of file": "the file ends before any audio",
-    "Invalid data found when processing input": "not audio, or audio too damaged to read",
-}
-# FFmpeg logs this when a container declares no duration and it guessed one from the bit rate
-# (an MP3 without a Xing/Info header, raw AAC, a WAV whose header is wrong): not a declaration.
-_BITRATE_ESTIMATE = "Estimating duration from bitrate"
-_ERROR_LEVEL = av.logging.ERROR
-
-
-class _FFmpegLog:
-    """FFmpeg's log messages while this thread reads the file, turned into evidence.
-
-    Started and stopped around stretches of decoding (never held across a ``yield``), so a consumer
-    that stops early leaves no capture behind, and nothing another thread logs is counted.
-    """
-
-    def __init__(self) -> None:
-        if (av.logging.get_level() or 0) < av.logging.WARNING:
-            av.logging.set_level(av.logging.WARNING)
-        # PyAV otherwise holds back a repeated message and logs "repeated N times" with the next
-        # one, which could land in the next file's capture.
-        av.logging.set_skip_repeated(False)
-        self._capture: av.logging.Capture | None = None
-        self._logs: list[tuple[int, str, str]] = []
-
-    def start(self) -> None:
-        if self._capture is None:
-            self._capture = av.logging.Capture(True)
-            self._logs = self._capture.__enter__()
-
-    def stop(self) -> list[tuple[int, str, str]]:
-        if self._capture is None:
-            return []
-        self._capture.__exit__(None, None, None)
-        self._capture = None
-        logs, self._logs = self._logs, []
-        return logs
 
 
 def _native_array(frame: av.AudioFrame, fmt: str, channels: int) -> np.ndarray:
@@ -257,8 +130,8 @@ class AudioDecoder:
         self.problems = DecodeProblems()
         self.frames_decoded = 0
         self._emitted = 0
-        self._fp: _FingerprintFeed | None = None
-        self._log = _FFmpegLog()
+        self._fp: FingerprintFeed | None = None
+        self._log = FFmpegLog()
         # A small probe first: FFmpeg's default (5 MB) costs ~40 ms on every WAV file. If that does
         # not reveal a usable audio stream, open again with the defaults.
         for options in (QUICK_PROBE, PCM_PACKET):
@@ -300,10 +173,10 @@ class AudioDecoder:
         elif self._container.duration is not None:
             duration = self._container.duration / 1_000_000
         # A length FFmpeg guessed from the bit rate is not the file's declaration: no truncation check.
-        self.declared_s = None if any(_BITRATE_ESTIMATE in m for _, _, m in opened_log) else duration
+        self.declared_s = None if any(BITRATE_ESTIMATE in m for _, _, m in opened_log) else duration
         # Errors while probing the stream are evidence too: the packets read then are not read again.
         for level, _name, message in opened_log:
-            if level <= _ERROR_LEVEL and message.strip():
+            if level <= ERROR_LEVEL and message.strip():
                 self.problems.note_logged(None, message.strip())
         fmt_name = self._container.format.name
         self.info = StreamInfo(
@@ -351,7 +224,7 @@ class AudioDecoder:
     def _logged(self) -> None:
         """Count the errors FFmpeg logged since the capture started (and start it afresh)."""
         for level, _name, message in self._log.stop():
-            if level <= _ERROR_LEVEL and message.strip():
+            if level <= ERROR_LEVEL and message.strip():
                 self.problems.note_logged(self.duration_s, message.strip())
         self._log.start()
 
@@ -472,165 +345,12 @@ class AudioDecoder:
         """
         feed = self._fp
         if feed is None or feed.next_native != block.start or feed.fmt != block.fmt:
-            feed = self._fp = _FingerprintFeed(self.info.sample_rate, block.start, block)
+            feed = self._fp = FingerprintFeed(self.info.sample_rate, block.start, block)
         return feed.feed(block)
-
-
-_OGG_MAX_PAGE = 27 + 255 + 255 * 255  # header, segment table, the most data a page can hold
-
-
-def wav_data_missing(path: Path) -> int:
-    """Bytes of its ``data`` chunk a RIFF/WAVE file declares but does not hold (0: none, or unknown).
-
-    FFmpeg then estimates the length from the bit rate, so no declared length is compared; this is
-    the declaration. A size of 0 or 0xFFFFFFFF is a stream's "unknown" and is not counted.
-    """
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, 2)
-            fh.seek(0)
-            head = fh.read(1 << 16)
-    except OSError:
-        return 0
-    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
-        return 0
-    position = 12
-    while position + 8 <= len(head):
-        chunk, length = head[position : position + 4], int.from_bytes(head[position + 4 : position + 8], "little")
-        if chunk == b"data":
-            if length in (0, 0xFFFFFFFF):
-                return 0
-            return max(0, position + 8 + length - size)
-        position += 8 + length + (length & 1)
-    return 0
-
-
-def ogg_ends_inside_a_page(path: Path) -> bool:
-    """True when the file's last Ogg page runs past the end of the file: it was cut short.
-
-    An Ogg file declares no length of its own (FFmpeg reads the last page's granule position), so a
-    truncated one would otherwise look like a shorter, intact file. Pages are followed from each
-    capture pattern in the last two pages' worth of bytes: in an intact file a chain of pages from a
-    real page start ends exactly at the end of the file. (An "OggS" inside packet data starts a
-    chain that does not, which is why every candidate is tried.)
-    """
-    try:
-        with path.open("rb") as fh:
-            size = fh.seek(0, 2)
-            start = max(0, size - 2 * _OGG_MAX_PAGE)
-            fh.seek(start)
-            tail = fh.read()
-    except OSError:
-        return False
-    candidate = tail.find(b"OggS")
-    if candidate < 0:
-        return False
-    while candidate >= 0:
-        position = candidate
-        while position + 27 <= len(tail) and tail[position : position + 4] == b"OggS":
-            segments = tail[position + 26]
-            table = tail[position + 27 : position + 27 + segments]
-            if tail[position + 4] != 0 or len(table) < segments:
-                break
-            position += 27 + segments + sum(table)
-        if position == len(tail):
-            return False
-        candidate = tail.find(b"OggS", candidate + 1)
-    return True
 
 
 def _layout(info: StreamInfo) -> str:
     return info.layout or ("mono" if info.channels == 1 else "stereo" if info.channels == 2 else f"{info.channels}c")
-
-
-class _FingerprintFeed:
-    """libswresample to 11025 Hz mono s16, set up as ``fpcalc`` sets it up, fed whole blocks.
-
-    ``fpcalc`` (Chromaprint's FFmpeg reader) puts libswresample in its "compatible mode": a
-    16-tap filter (FFmpeg's default is 32), 8 phase bits with linear interpolation, cutoff 0.8.
-    The same library (the system's, :mod:`wkmp_ai.audio.swresample`) with the same settings gives
-    Chromaprint the same samples, so the fingerprints are ``fpcalc``'s bit for bit; without it,
-    PyAV's own resampler with those settings comes within a rounding. The settings also make the
-    resampling a third cheaper than FFmpeg's defaults.
-
-    A stereo file decoded to float is mixed to mono here, before the resampler: libswresample's
-    own stereo-to-mono matrix is the plain mean, so Chromaprint gets the same samples and the
-    resampler has one channel to filter instead of two. Integer PCM (FLAC, WAV, ALAC: resampled in
-    16-bit fixed point, where a float mean would differ by a rounding now and then) and other
-    layouts go to the resampler as they are, and get its own downmix, as ``fpcalc``'s do.
-    """
-
-    def __init__(self, rate: int, start: int, block: Block):
-        self.rate = rate
-        self.fmt = block.fmt
-        self.next_native = start
-        self.index = round(start * FINGERPRINT_RATE / rate)
-        self._mix_stereo = block.layout == "stereo" and block.fmt in ("flt", "fltp")
-        fmt, layout = ("flt", "mono") if self._mix_stereo else (block.fmt, block.layout)
-        channels = 1 if self._mix_stereo else block.pcm.shape[0]
-        self._system: SystemResampler | None = None
-        try:
-            self._system = SystemResampler(
-                rate=rate, fmt=fmt, layout=layout, channels=channels, out_rate=FINGERPRINT_RATE
-            )
-            return
-        except OSError:
-            pass
-        self._graph = graph = av.filter.Graph()  # the filters live as long as their graph
-        self._source = graph.add_abuffer(format=fmt, sample_rate=rate, layout=layout)
-        resample = graph.add("aresample", f"{FINGERPRINT_RATE}:{FPCALC_RESAMPLER}")
-        mono16 = graph.add("aformat", f"sample_fmts=s16:sample_rates={FINGERPRINT_RATE}:channel_layouts=mono")
-        self._sink = graph.add("abuffersink")
-        self._source.link_to(resample)
-        resample.link_to(mono16)
-        mono16.link_to(self._sink)
-        graph.configure()
-
-    def _drain(self, parts: list[np.ndarray]) -> None:
-        while True:
-            try:
-                frame = self._sink.pull()
-            except (av.BlockingIOError, av.EOFError):
-                return
-            parts.append(_mono16(frame))
-
-    def _resample(self, block: Block) -> list[np.ndarray]:
-        parts: list[np.ndarray] = []
-        system = self._system
-        if block.frames:
-            if system is not None:
-                native = mono_mix(block.pcm).reshape(1, -1) if self._mix_stereo else block.native
-                parts.append(system.convert(native))
-            else:
-                frame = block.frame
-                if self._mix_stereo:
-                    frame = av.AudioFrame.from_ndarray(mono_mix(block.pcm).reshape(1, -1), format="flt", layout="mono")
-                    frame.sample_rate = self.rate
-                elif frame is None:
-                    frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)
-                    frame.sample_rate = self.rate
-                frame.pts = None  # the resampler only times its output with it; samples do not depend on it
-                self._source.push(frame)
-                self._drain(parts)
-        if block.final:
-            if system is not None:
-                parts.append(system.convert(None))
-            else:
-                self._source.push(None)
-                self._drain(parts)
-        return parts
-
-    def feed(self, block: Block) -> tuple[int, np.ndarray]:
-        parts = self._resample(block)
-        out = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else np.zeros(0, np.int16)
-        index = self.index
-        self.index += len(out)
-        self.next_native = block.start + block.frames
-        return index, out
-
-
-def _mono16(frame: av.AudioFrame) -> np.ndarray:
-    return np.frombuffer(frame.planes[0], dtype=np.int16, count=frame.samples).copy()
 
 
 def open_audio(path: str | Path) -> AudioDecoder:
