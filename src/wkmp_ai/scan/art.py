@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.errors import ErrorCode, IngestError, plain_message
 from wkmp_ai.scan.walk import relative_to_root
 
 __all__ = [
@@ -99,10 +99,8 @@ def prepare_image(raw: bytes) -> PreparedArt:
                 return _fit(image, kind, source_hash)
     except IngestError:
         raise
-    except UnidentifiedImageError as exc:
-        raise IngestError(ErrorCode.COVER_ART_INVALID, "not an image Pillow can read") from exc
-    except (OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise IngestError(ErrorCode.COVER_ART_INVALID, f"not a valid image: {exc}") from exc
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
+        raise IngestError(ErrorCode.COVER_ART_INVALID, f"not a valid image: {plain_message(exc)}") from exc
     except Image.DecompressionBombWarning as exc:
         raise IngestError(ErrorCode.COVER_ART_INVALID, f"image too large: {exc}") from exc
 
@@ -140,7 +138,7 @@ def read_image_file(path: str, root: str) -> tuple[str, bytes]:
         _check_regular(os.stat(real))
         fd = os.open(real, _OPEN_FLAGS)
     except OSError as exc:
-        raise IngestError(ErrorCode.COVER_ART_INVALID, f"cannot read: {exc.strerror or exc}") from exc
+        raise IngestError(ErrorCode.COVER_ART_INVALID, f"cannot read: {plain_message(exc)}") from exc
     try:
         _check_regular(os.fstat(fd))
         chunks: list[bytes] = []
@@ -151,7 +149,7 @@ def read_image_file(path: str, root: str) -> tuple[str, bytes]:
                 raise IngestError(ErrorCode.COVER_ART_INVALID, _too_big(total))
             chunks.append(chunk)
     except OSError as exc:
-        raise IngestError(ErrorCode.COVER_ART_INVALID, f"cannot read: {exc.strerror or exc}") from exc
+        raise IngestError(ErrorCode.COVER_ART_INVALID, f"cannot read: {plain_message(exc)}") from exc
     finally:
         os.close(fd)
     return real, b"".join(chunks)
