@@ -143,3 +143,24 @@ async def test_a_huge_body_is_abandoned_at_the_cap(settings: Settings, db: Datab
     messages = [w.message for r in results for w in r.warnings]
     assert any("answer of more than" in m and "bytes refused" in m for m in messages), messages
     assert stats["musicbrainz"]["failures"] >= 1
+
+
+async def test_a_service_given_up_fails_at_once() -> None:
+    """Once a service is given up, asking it costs nothing: no wait for a rate-limit slot (an offline
+    import spent seconds per album waiting for MusicBrainz slots it would not use)."""
+    from tests.conftest import DEAD_URL
+    from wkmp_ai.identify.http import ServiceClient, ServiceError, ServiceUnavailable
+
+    http = ServiceClient(
+        "musicbrainz", DEAD_URL, rate=1.0, user_agent="wkmp-ai/test", retry=RetryPolicy(attempts=1), breaker_threshold=1
+    )
+    try:
+        with pytest.raises(ServiceError):
+            await http.get_json("/ws/2/release/x")  # refused: the breaker trips
+        started = time.monotonic()
+        for _ in range(5):
+            with pytest.raises(ServiceUnavailable):
+                await http.get_json("/ws/2/release/x")
+        assert time.monotonic() - started < 0.5  # at 1 request/s, five slots would take 5 s
+    finally:
+        await http.aclose()

@@ -274,6 +274,8 @@ class ServiceClient:
         last: ServiceError | None = None
         for attempt in range(1, self.retry.attempts + 1):
             retry_after: float | None = None
+            if not self.available:  # given up: fail at once, without waiting for a rate-limit slot
+                raise self._unavailable()
             try:
                 async with self.limiter.slot() as sent:
                     if not self.available:  # also when another task gave the service up while we waited
@@ -311,6 +313,7 @@ class ServiceClient:
                     raise self._ours(exc) from None
                 except Rejected as exc:
                     self._ours(exc)
+                    log.info("%s: request refused: %s", self.name, exc.detail)
                     if exc.fatal:
                         self.mark_unavailable(exc.detail)
                     else:
