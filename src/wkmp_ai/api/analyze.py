@@ -19,7 +19,7 @@ from wkmp_ai import params as P
 from wkmp_ai.api.responses import error_response, invalid_parameters, parameters_with
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.config import resolve_inside_root
-from wkmp_ai.errors import ErrorCode, IngestError, Severity
+from wkmp_ai.errors import ErrorCode, IngestError, Severity, plain_message
 
 router = APIRouter(tags=["analyze"])
 
@@ -53,7 +53,7 @@ def amplitude(
         if not path.is_file():
             return error_response(404, "not_found", f"no such file: {request.file_path}")
     except OSError as exc:
-        return error_response(400, "invalid_request", f"{request.file_path}: {exc.strerror or exc}")
+        return error_response(400, "invalid_request", f"{request.file_path}: {plain_message(exc)}")
     try:
         params = parameters_with(services, request.parameters)
     except P.ParameterError as exc:

@@ -13,6 +13,7 @@ from wkmp_ai import params as P
 from wkmp_ai.api.responses import error_response, invalid_parameters, parameters_with
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.config import resolve_inside_root
+from wkmp_ai.errors import plain_message
 from wkmp_ai.ingest.manager import SessionConflict
 
 router = APIRouter(tags=["import"])
@@ -40,7 +41,7 @@ async def start_import(
     try:
         is_dir = folder.is_dir()
     except OSError as exc:
-        return error_response(400, "invalid_root_folder", f"{request.root_folder}: {exc.strerror or exc}")
+        return error_response(400, "invalid_root_folder", f"{request.root_folder}: {plain_message(exc)}")
     if not is_dir:
         return error_response(400, "invalid_root_folder", f"{request.root_folder} is not a folder")
     if not os.access(folder, os.R_OK | os.X_OK):
