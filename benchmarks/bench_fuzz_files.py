@@ -8,7 +8,8 @@ MP4, WAV and AIFF seeds) are imported in batches, each into a fresh root by a fr
 per batch and in all: inputs tried, how they ended (analysed / skipped with each code / not audio),
 inputs unaccounted for (must be 0), analysis timeouts, wall time and the peak RSS of the process tree
 against the same import of as many unmutated seed copies (the reference, measured in the same run).
-Exits 1 if an input is unaccounted for, a batch fails, or memory exceeds 1.5 GB.
+Exits 1 if an input is unaccounted for, a batch fails, or memory exceeds two capped workers and
+the importer (tests/hardening/test_hostile_files.py: PEAK_RSS_MB).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.hardening.fuzz import SEED_FORMATS, Input, make_inputs, make_seeds, run_import
-
-PEAK_RSS_MB = 1500
+from tests.hardening.test_hostile_files import PEAK_RSS_MB
 
 
 def reference(work: Path, seeds: dict[str, bytes], count: int) -> tuple[float, float]:
@@ -64,7 +64,7 @@ def main() -> int:
         for batch, start in enumerate(range(0, args.inputs, args.batch)):
             count = min(args.batch, args.inputs - start)
             root = work / f"batch{batch}"
-            inputs = make_inputs(root, seeds, count, seed=args.seed * 1000 + batch)
+            inputs = make_inputs(root, seeds, count, seed=args.seed * 1000 + batch, sparse_sizes=(1 << 30, 4 << 30))
             try:
                 run = run_import(root, inputs, work, timeout=3600)
             except AssertionError as exc:

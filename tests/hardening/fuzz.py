@@ -14,7 +14,7 @@ seeded RNG, so a failing input can be made again from its name):
     tagbomb      a tag frame of megabytes (ID3 TXXX, a FLAC picture block, an MP4 ``covr``)
     artbomb      an embedded picture whose header claims 20000 x 20000 pixels, or a real 7000 x 7000 PNG
     empty        0 bytes
-    sparse       a real header, then a hole of a gigabyte (costs no disk)
+    sparse       a real header and frames, then a hole of gigabytes (costs no disk)
 
 Folder images go with some inputs: ``cover.png`` bombs next to the audio.
 """
@@ -166,8 +166,13 @@ class Input:
     sparse_size: int = 0
 
 
-def make_inputs(root: Path, seeds: dict[str, bytes], count: int, *, seed: int) -> list[Input]:
-    """Write ``count`` mutated files under ``root/fuzz`` (ten to a folder); return what was made."""
+def make_inputs(
+    root: Path, seeds: dict[str, bytes], count: int, *, seed: int, sparse_sizes: tuple[int, ...] = (1 << 30,)
+) -> list[Input]:
+    """Write ``count`` mutated files under ``root/fuzz`` (ten to a folder); return what was made.
+
+    A sparse input is one of ``sparse_sizes`` bytes long (FFmpeg reads an MP3's 4 GiB of zeros for
+    longer than the per-file timeout: that one ends as ANALYSIS_TIMEOUT, which costs the suite 30 s)."""
     rng = random.Random(seed)
     made: list[Input] = []
     formats = list(seeds)
@@ -177,7 +182,7 @@ def make_inputs(root: Path, seeds: dict[str, bytes], count: int, *, seed: int) -
         folder = root / "fuzz" / f"{n // 10:04d}"
         folder.mkdir(parents=True, exist_ok=True)
         name = f"{n:05d}-{mutation}{SEED_FORMATS[fmt]}"
-        data, sparse = _mutate(rng, fmt, mutation, seeds)
+        data, sparse = _mutate(rng, fmt, mutation, seeds, sparse_sizes)
         path = folder / name
         path.write_bytes(data)
         if sparse:
@@ -189,7 +194,9 @@ def make_inputs(root: Path, seeds: dict[str, bytes], count: int, *, seed: int) -
     return made
 
 
-def _mutate(rng: random.Random, fmt: str, mutation: str, seeds: dict[str, bytes]) -> tuple[bytes, int]:
+def _mutate(
+    rng: random.Random, fmt: str, mutation: str, seeds: dict[str, bytes], sparse_sizes: tuple[int, ...]
+) -> tuple[bytes, int]:
     data = bytearray(seeds[fmt])
     if mutation == "truncate":
         return bytes(data[: rng.randrange(len(data))]), 0
@@ -217,8 +224,8 @@ def _mutate(rng: random.Random, fmt: str, mutation: str, seeds: dict[str, bytes]
         return _art_bomb(rng, fmt, bytes(data)), 0
     if mutation == "empty":
         return b"", 0
-    # sparse: the seed's first KB (a real header), then a hole up to 1 GiB
-    return bytes(data[:1024]), 1 << 30
+    # sparse: the seed's first 8 KB (a real header and the first frames), then a hole
+    return bytes(data[:8192]), rng.choice(sparse_sizes)
 
 
 def _tag_bomb(rng: random.Random, fmt: str, data: bytes) -> bytes:

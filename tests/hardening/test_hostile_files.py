@@ -15,11 +15,14 @@ from pathlib import Path
 import pytest
 
 from tests.hardening.fuzz import SEED_FORMATS, make_inputs, make_seeds, run_import
+from wkmp_ai.ingest.workers import WORKER_ADDRESS_SPACE
 
 pytestmark = pytest.mark.slow
 
 INPUTS = 160
-PEAK_RSS_MB = 1500  # two workers (~170 MB each), the importer and its scan pool; a file read whole would blow it
+# Two workers, each capped at WORKER_ADDRESS_SPACE, and the importer with its scan pool (~300 MB). An
+# MP3 whose frames give way to a 4 GiB hole made FFmpeg hold 8 GB before the cap.
+PEAK_RSS_MB = 2 * WORKER_ADDRESS_SPACE / 1e6 + 1000
 
 
 def test_fuzzed_files_end_as_success_or_reported_skip(tmp_path: Path) -> None:
@@ -43,3 +46,54 @@ def test_fuzzed_files_end_as_success_or_reported_skip(tmp_path: Path) -> None:
         f"{dict(Counter(o.split(':', 1)[1] for o in run.outcome.values() if o.startswith('failed')))}; "
         f"{run.seconds:.1f} s, peak RSS {run.peak_rss_mb:.0f} MB, timeouts {run.codes['ANALYSIS_TIMEOUT']}"
     )
+
+
+async def test_a_runaway_decode_is_capped_in_its_worker(tmp_path: Path) -> None:
+    """An MP3 whose frames give way to a 1.5 GiB hole: FFmpeg held 2 bytes for every byte (3 GB). The
+    worker's address-space cap bounds it; the file ends one way or another, the pool lives on."""
+    import threading
+    import time
+
+    import psutil
+
+    from tests.synth import music_like, write_audio
+    from wkmp_ai import params as P
+    from wkmp_ai.ingest.tasks import analyse_file
+    from wkmp_ai.ingest.workers import WorkerPool
+
+    seed = write_audio(tmp_path / "seed.mp3", music_like(1.5, sr=44100), sr=44100, fmt="mp3")
+    hostile = tmp_path / "hole.mp3"
+    hostile.write_bytes(seed.read_bytes()[:8192])
+    with hostile.open("r+b") as fh:
+        fh.truncate(3 << 29)  # 1.5 GiB
+    pool = WorkerPool(1)
+    await pool.start()
+    worker = psutil.Process(pool.pids()[0])
+    peak = 0
+    done = threading.Event()
+
+    def watch() -> None:
+        nonlocal peak
+        while not done.is_set():
+            try:
+                peak = max(peak, worker.memory_info().rss)
+            except psutil.Error:
+                return
+            done.wait(0.05)
+
+    watcher = threading.Thread(target=watch, daemon=True)
+    watcher.start()
+    started = time.monotonic()
+    try:
+        try:
+            await pool.run(analyse_file, str(hostile), P.defaults(), timeout=60, flavor=False)
+        except Exception as exc:  # skipped is a defined outcome too; a hang or a blown machine is not
+            assert type(exc).__name__ in {"IngestError", "MemoryError", "TaskCrashed"}, exc
+        good = await pool.run(analyse_file, str(seed), P.defaults(), timeout=60, flavor=False)
+        assert good.passages
+    finally:
+        done.set()
+        watcher.join()
+        await pool.close()
+    assert peak < WORKER_ADDRESS_SPACE, f"the worker reached {peak / 1e9:.1f} GB"
+    print(f"\nhole.mp3: worker peak RSS {peak / 1e6:.0f} MB in {time.monotonic() - started:.1f} s")

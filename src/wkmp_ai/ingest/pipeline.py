@@ -450,6 +450,8 @@ def _analysis_failure(exc: BaseException) -> tuple[ErrorCode, str]:
             "its analysis worker was killed from outside twice (SIGKILL, e.g. by the out-of-memory killer);"
             " the file was skipped and the next import tries it again",
         )
+    if isinstance(exc, MemoryError):
+        return ErrorCode.ANALYSIS_FAILED, "analysing this file took more memory than a worker may have; it was skipped"
     if isinstance(exc, IngestError):
         return exc.code, exc.detail
     if isinstance(exc, TaskTimedOut):
