@@ -41,12 +41,14 @@ import numpy as np
 from wkmp_ai.audio import loudness, spectral
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE
 from wkmp_ai.audio.iir import sosfilt_inplace
+from wkmp_ai.audio.tempo import PercivalTempo
 
 __all__ = ["PITCH_CLASSES", "SPECTRAL_BANDS", "FlavorCollector"]
 
 WINDOW_SECONDS = 30
 MAX_BUFFER_SECONDS = 90  # a window is analysed at the latest this long after it starts
 MIN_RHYTHM_SECONDS = 8.0  # tempo and danceability need this much audio in a window
+TEMPO_SPACING_SECONDS = 180  # a passage's tempo is measured on its first rhythmic window, then this often
 QUIET_WINDOW_RMS = 10 ** (-50 / 20)
 FRAME = 2048
 MIN_HZ, MAX_HZ = 25.0, 3500.0  # the range tonal peaks are sought in (KeyExtractor's)
@@ -137,7 +139,7 @@ class _WindowAnalyzer:
             nonLinear=False,
             windowSize=1.0,
         )
-        self.bpm = _algorithm("PercivalBpmEstimator", sampleRate=SAMPLE_RATE)
+        self.tempo = PercivalTempo(SAMPLE_RATE, _algorithm)
         self.key = _algorithm("Key", profileType="bgate", pcpSize=12)
         edges = (*(low for _, low, _ in SPECTRAL_BANDS), SPECTRAL_BANDS[-1][2])  # the top band open-ended
         self.tonal = spectral.TonalFrames(
@@ -157,14 +159,15 @@ class _WindowAnalyzer:
             return np.zeros(12)
         return np.asarray(self.hpcp(freqs, self.whitening(spectrum, freqs, mags)), dtype=np.float64)
 
-    def __call__(self, audio: np.ndarray, start: int) -> _Window:
+    def __call__(self, audio: np.ndarray, start: int, *, tempo: bool) -> _Window:
+        """The window's descriptors; its tempo only when ``tempo`` (a measurement costs ~20 ms)."""
         energy = float(np.dot(audio, audio))
         tonal = self.tonal(audio)
         bpm = dance = None
         seconds = len(audio) / SAMPLE_RATE
         if seconds >= MIN_RHYTHM_SECONDS and math.sqrt(energy / max(len(audio), 1)) >= QUIET_WINDOW_RMS:
             try:
-                bpm = float(self.bpm(audio)) or None
+                bpm = (float(self.tempo(audio)) or None) if tempo else None
                 dance = spectral.danceability(audio, SAMPLE_RATE)
             except RuntimeError:  # Essentia raises on degenerate input; the window just lacks rhythm
                 bpm = dance = None
@@ -191,6 +194,8 @@ class FlavorCollector:
         self._written = 0
         self._window_start: int | None = None
         self._cuts: list[int] = []
+        self._passage_from = 0  # stream index of the last passage start the windows have reached
+        self._tempo_at: int | None = None  # start of the last window whose tempo was measured
         self.windows: list[_Window] = []
 
     # --- native-rate hops -------------------------------------------------------------------
@@ -270,11 +275,9 @@ class FlavorCollector:
         while True:
             start = self._window_start
             while self._cuts and self._cuts[0] <= start:  # passed already by a forced window
-                self._cuts.pop(0)
+                self._passage_from = self._cuts.pop(0)
             if self._cuts and self._cuts[0] <= self._written:
                 stop = min(self._cuts[0], start + WINDOW_SECONDS * SAMPLE_RATE)
-                if stop == self._cuts[0]:
-                    self._cuts.pop(0)
             elif start + WINDOW_SECONDS * SAMPLE_RATE <= limit or (
                 self._written - start > MAX_BUFFER_SECONDS * SAMPLE_RATE
             ):
@@ -284,9 +287,17 @@ class FlavorCollector:
             else:
                 break
             if stop > start:
-                self.windows.append(self._analyze(self._take(start, stop), start))
+                window = self._analyze(self._take(start, stop), start, tempo=self._wants_tempo(start))
+                if window.bpm is not None:
+                    self._tempo_at = start
+                self.windows.append(window)
             self._window_start = stop
         self._discard_before(self._window_start)
+
+    def _wants_tempo(self, start: int) -> bool:
+        """Measure the tempo on a passage's first rhythmic window, then every TEMPO_SPACING_SECONDS."""
+        last = self._tempo_at
+        return last is None or last < self._passage_from or start - last >= TEMPO_SPACING_SECONDS * SAMPLE_RATE
 
     def _take(self, start: int, stop: int) -> np.ndarray:
         """Stream samples [start, stop), from the chunks that hold them."""
