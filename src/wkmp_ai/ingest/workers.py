@@ -5,10 +5,11 @@ every task in flight with it, and a hung worker cannot be killed alone. Here eve
 task at a time over its own pipe, so when a worker dies or overruns its task's timeout we know
 exactly which task did it; that worker is killed and replaced and the others carry on.
 
-Workers are forked from a forkserver that has already imported the heavy modules (NumPy, PyAV,
-Essentia), so replacing one is cheap. A worker is also replaced after ``max_tasks`` tasks, which
-keeps memory flat over a long import. Workers ignore SIGINT (Ctrl-C is the parent's business) and
-exit by themselves when the parent dies (their pipe closes).
+Workers are forked from a forkserver and load the audio stack on their first task (NumPy, PyAV,
+Essentia: ~0.35 s of CPU and ~70 MB, docs/import.md), so replacing one is cheap. A worker is also
+replaced after ``max_tasks`` tasks, which keeps memory flat over a long import. Workers ignore
+SIGINT (Ctrl-C is the parent's business) and exit by themselves when the parent dies (their pipe
+closes).
 """
 
 from __future__ import annotations
