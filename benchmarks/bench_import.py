@@ -1,7 +1,7 @@
 """Whole-import throughput, CPU/network overlap and memory, against the sequential analysis.
 
     .venv/bin/python -m benchmarks.bench_import [--albums 20] [--tracks 10] [--seconds 180] [--repeat 3]
-    .venv/bin/python -m benchmarks.bench_import --memory     # peak RSS, 200 vs 2,000 files
+    .venv/bin/python -m benchmarks.bench_import --memory [--memory-seconds 20]  # peak RSS, 200 vs 2,000 files
 
 A library of albums × tracks files (3-minute tracks by default, cycling through five formats:
 FLAC, MP3, Ogg Vorbis, Opus, M4A/AAC) is generated once into benchmarks/out/ and reused. In one run:
@@ -20,8 +20,10 @@ It runs the three measurements ``--repeat`` times (3 by default), alternating, a
 medians, the goals' ratios — ``W_seq ÷ Σ fpcalc`` (≤ 3.2), ``import wall × workers ÷ Σ fpcalc``
 (≤ 3.5) and the overlap ``import wall ÷ (W_seq ÷ workers)`` (≤ 1.10: hashing, identification and
 database writes hidden behind the CPU work) — wall and CPU time, files/s, request counts and
-refusals, and the peak RSS. ``--memory`` imports 200 and 2,000 short files the same way
-(identification included) and compares their peak RSS (the goal: flat, and ≤ 600 MB).
+refusals, and the peak RSS. ``--memory`` imports 200 and 2,000 short files (20 s each, or
+``--memory-seconds``: what grows with the number of files is per-file state, not the length of
+a file) the same way (identification included) and compares their peak RSS (the goal: flat, and
+≤ 600 MB).
 """
 
 from __future__ import annotations
@@ -243,8 +245,8 @@ def memory(args: argparse.Namespace) -> None:
     peaks = {}
     for count in (200, 2000):
         albums = count // 10
-        root = OUT / f"memory-{albums}x10x20"
-        files = make_library(root, albums, 10, 20.0)
+        root = OUT / f"memory-{albums}x10x{args.memory_seconds:g}"
+        files = make_library(root, albums, 10, args.memory_seconds)
         _w, _c, analyses = analyse_sequentially(files)
         world = world_from(root, analyses)
         with tempfile.TemporaryDirectory() as xdg, FakeServices(world, rates=Rates.fast(200.0)) as fakes:
@@ -261,6 +263,7 @@ def main() -> None:
     parser.add_argument("--seconds", type=float, default=180.0)
     parser.add_argument("--repeat", type=int, default=3, help="alternating W_seq and import runs; medians are quoted")
     parser.add_argument("--memory", action="store_true", help="compare peak RSS of 200- and 2,000-file imports")
+    parser.add_argument("--memory-seconds", type=float, default=20.0, help="length of the --memory files")
     args = parser.parse_args()
     OUT.mkdir(exist_ok=True)
     (memory if args.memory else throughput)(args)
