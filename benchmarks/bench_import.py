@@ -111,7 +111,7 @@ def world_from(root: Path, analyses: list[dict[str, Any]]) -> World:
     world = World()
     by_folder: dict[str, list[Recording]] = {}
     for doc in analyses:
-        rel = Path(doc["path"]).resolve().relative_to(root).as_posix()
+        rel = Path(doc["path"]).resolve().relative_to(root.resolve()).as_posix()
         folder = rel.rpartition("/")[0]
         artist = Artist(mbid("bench-artist", folder), folder.split("/")[0], folder.split("/")[0])
         for n, passage in enumerate(doc["passages"]):
