@@ -138,15 +138,28 @@ def test_no_classifier_names_are_borrowed(audio_dir: Path) -> None:
     assert set(vector) == {"pitch_class_profile", "spectral_balance"}
 
 
-@pytest.mark.parametrize("fail_after", [0, 400])
+@pytest.mark.parametrize("when", ["set-up", "mid-stream"])
 def test_when_essentia_fails_the_file_goes_on_without_flavor(
-    fail_after: int, audio_dir: Path, monkeypatch: pytest.MonkeyPatch
+    when: str, audio_dir: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Essentia raising (at set-up, or in the middle of the stream) costs the flavor, nothing else."""
     import essentia.common
 
+    from wkmp_ai.audio.flavor import _WindowAnalyzer
+
     real = essentia.common.convertData
     calls = {"n": 0}
+
+    def counting(data, goal):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        return real(data, goal)
+
+    monkeypatch.setattr(essentia.common, "convertData", counting)
+    _WindowAnalyzer()
+    setup_calls = calls["n"]
+    # Mid-stream: set-up goes through; the first analysis window (30 s into the 32 s file) fails.
+    fail_after = 0 if when == "set-up" else setup_calls
+    calls["n"] = 0
 
     def failing(data, goal):  # type: ignore[no-untyped-def]
         calls["n"] += 1

@@ -13,7 +13,13 @@ The two functions load on first use: the importing process only needs ``results`
 and should not carry NumPy, SciPy and PyAV (~100 MB) for work its workers do.
 """
 
+import os
 from typing import Any
+
+# One analysis per core (the import runs one worker per core): OpenBLAS's own threads would only
+# spin beside it, and their spinning cost 5-40 % more CPU time (docs/audio.md, "Performance").
+# It must be set before NumPy loads OpenBLAS; a value the user set wins.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis
 

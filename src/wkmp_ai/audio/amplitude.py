@@ -50,7 +50,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d
 
 from wkmp_ai.audio.envelope import CLIP_LEVEL, Envelopes
 
@@ -125,7 +124,7 @@ def _fit_ramp(times: np.ndarray, values: np.ndarray, peak: float) -> tuple[float
     best: tuple[float, float, str] | None = None
     for model in ("db", "amplitude"):  # on a tie (two points) the dB line extrapolates less
         y = db if model == "db" else values
-        slope, intercept = np.polyfit(times, y, 1)
+        slope, intercept = _line(times, y)
         if slope <= 0:
             continue
         if model == "db":
@@ -142,12 +141,30 @@ def _fit_ramp(times: np.ndarray, values: np.ndarray, peak: float) -> tuple[float
     return best[0], best[2]
 
 
+def _line(x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
+    """Least-squares line through the points: (slope, intercept). ``x`` must not be constant."""
+    dx = x - x.mean()
+    slope = float((dx * (y - y.mean())).sum() / (dx * dx).sum())  # no BLAS: its threads would spin
+    return slope, float(y.mean() - slope * x.mean())
+
+
 def _hold(rms: np.ndarray, step_s: float) -> np.ndarray:
-    """The loudest level of the last HOLD_S at each point: fills the dips between beats and notes."""
+    """The loudest level of the last HOLD_S at each point: fills the dips between beats and notes.
+
+    A running maximum over windows ``[i - size + 1, i]`` (the first value repeated before the
+    start), computed in O(n) by van Herk and Gil-Werman's method: the maximum of a window that
+    spans two blocks of ``size`` values is the larger of a suffix maximum of the first block and
+    a prefix maximum of the second.
+    """
     size = max(1, round(HOLD_S / max(step_s, 1e-9)))
-    if size <= 1 or len(rms) < 2:
+    n = len(rms)
+    if size <= 1 or n < 2:
         return rms
-    return maximum_filter1d(rms, size=size, origin=(size - 1) // 2, mode="nearest")
+    padded = np.concatenate([np.full(size - 1, rms[0]), rms, np.full(-(n + size - 1) % size, rms[-1])])
+    blocks = padded.reshape(-1, size)
+    prefix = np.maximum.accumulate(blocks, axis=1).ravel()
+    suffix = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()
+    return np.maximum(suffix[:n], prefix[size - 1 : size - 1 + n])
 
 
 def _reference_level(rms: np.ndarray, step_s: float) -> float:

@@ -204,12 +204,13 @@ class AudioDecoder:
     def _frames(self) -> Iterator[av.AudioFrame]:
         """Decoded frames; a bad packet is skipped and counted rather than ending the file."""
         problems = self.problems
+        decode = self._stream.codec_context.decode  # Packet.decode goes through the stream to this
         try:
             for packet in self._container.demux(self._stream):
                 if packet.is_corrupt:
                     problems.note_corrupt(self.duration_s)
                 try:
-                    frames = packet.decode()
+                    frames = decode(packet)
                 except (av.FFmpegError, ValueError) as exc:
                     problems.note(self.duration_s, ffmpeg_message(exc))
                     if problems.bad_packets >= MAX_BAD_PACKETS:

@@ -28,12 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import signal as sps
 
-try:  # SciPy's own kernel behind sosfilt, which filters in place (sosfilt copies the input and the state)
-    from scipy.signal._sosfilt import _sosfilt as _sosfilt_in_place
-except ImportError:  # pragma: no cover - a SciPy that moved it: the public function does the same
-    _sosfilt_in_place = None
+from wkmp_ai.audio.iir import sosfilt_inplace
 
 __all__ = [
     "CLIP_LEVEL",
@@ -56,17 +52,34 @@ def hop_samples(sample_rate: int) -> int:
 
 
 def a_weighting_sos(sample_rate: int) -> np.ndarray:
-    """IEC 61672 A-weighting as second-order sections at ``sample_rate``, 0 dB at 1 kHz."""
+    """IEC 61672 A-weighting as second-order sections at ``sample_rate``, 0 dB at 1 kHz.
+
+    The bilinear transform maps each analogue pole ``p`` to ``(2fs + p) / (2fs - p)``, the four
+    zeros at 0 Hz to z = 1 and the two the analogue filter has at infinity to z = -1. Poles and
+    zeros are paired into sections as ``scipy.signal.zpk2sos`` pairs them (the pole nearest the
+    unit circle with the next such pole and the zeros nearest to it, those sections last), the
+    gain in the first: the same filter, designed without importing SciPy (tests compare them).
+    """
     nyquist_guard = 0.45 * sample_rate
+    fs2 = 2.0 * sample_rate
     poles = []
     for f in _A_POLES_HZ:
         if f > 1000.0:  # pre-warp the high poles so the bilinear transform puts them where they belong
             f = sample_rate / np.pi * np.tan(np.pi * min(f, nyquist_guard) / sample_rate)
-        poles.append(-2.0 * np.pi * f)
-    z, p, k = sps.bilinear_zpk([0.0, 0.0, 0.0, 0.0], poles, 1.0, sample_rate)
-    sos = sps.zpk2sos(z, p, k)
-    _, h = sps.sosfreqz(sos, worN=[1000.0], fs=sample_rate)
-    sos[0, :3] /= abs(h[0])
+        s = -2.0 * np.pi * f
+        poles.append((fs2 + s) / (fs2 - s))
+    poles.sort(key=lambda p: abs(1.0 - abs(p)))  # the "worst" (nearest the unit circle) first
+    zeros = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0]
+    sections = []
+    while poles:
+        p1, p2 = poles.pop(0), poles.pop(0)
+        z1 = zeros.pop(int(np.argmin([abs(z - p1) for z in zeros])))
+        z2 = zeros.pop(int(np.argmin([abs(z - p1) for z in zeros])))
+        sections.insert(0, [1.0, -(z1 + z2), z1 * z2, 1.0, -(p1 + p2), p1 * p2])
+    sos = np.array(sections)
+    w = np.exp(-2j * np.pi * 1000.0 / sample_rate)  # z^-1 at 1 kHz
+    response = np.prod([np.polyval(s[2::-1], w) / np.polyval(s[:2:-1], w) for s in sos])
+    sos[0, :3] /= abs(response)
     return sos
 
 
@@ -163,13 +176,9 @@ class FrameAnalyzer:
         """The A-weighted mix; in place when nobody else needs the unweighted one."""
         if self._sos is None:
             return mix
-        if _sosfilt_in_place is None:
-            weighted, zi = sps.sosfilt(self._sos, mix, zi=self._zi[0])
-            self._zi[0] = zi
-            return weighted
         if self.keep_mix or np.shares_memory(mix, pcm):  # a mono file's mix is its samples
             mix = mix.copy()
-        _sosfilt_in_place(self._sos, mix.reshape(1, -1), self._zi)
+        sosfilt_inplace(self._sos, mix.reshape(1, -1), self._zi)
         return mix
 
     def push(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:

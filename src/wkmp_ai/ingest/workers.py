@@ -5,14 +5,14 @@ every task in flight with it, and a hung worker cannot be killed alone. Here eve
 task at a time over its own pipe, so when a worker dies or overruns its task's timeout we know
 exactly which task did it; that worker is killed and replaced and the others carry on.
 
-Workers are forked from a forkserver that has already imported the heavy modules (NumPy, PyAV,
-Essentia), so replacing one is cheap. A worker is also replaced after ``max_tasks`` tasks, which
-keeps memory flat over a long import. Each worker's address space is capped
-(:data:`WORKER_ADDRESS_SPACE`): a decode that runs away — FFmpeg holds 2 bytes of memory for every
-byte of an MP3 whose frames give way to a gigabyte of zeros — fails that one file with a
-``MemoryError`` instead of taking the machine's memory (a worker needs about 650 MB of address
-space, 180 MB resident, for an hour of FLAC). Workers ignore SIGINT (Ctrl-C is the parent's business) and
-exit by themselves when the pool's owner dies, idle or busy.
+Workers are forked from a forkserver and load the audio stack on their first task (NumPy, PyAV,
+Essentia: ~0.35 s of CPU and ~70 MB, docs/import.md), so replacing one is cheap. A worker is also
+replaced after ``max_tasks`` tasks, which keeps memory flat over a long import. Each worker's address
+space is capped (:data:`WORKER_ADDRESS_SPACE`): a decode that runs away — FFmpeg holds 2 bytes of
+memory for every byte of an MP3 whose frames give way to a gigabyte of zeros — fails that one file
+with a ``MemoryError`` instead of taking the machine's memory (a worker needs about 650 MB of address
+space, 180 MB resident, for an hour of FLAC). Workers ignore SIGINT (Ctrl-C is the parent's business)
+and exit by themselves when the pool's owner dies, idle or busy.
 """
 
 from __future__ import annotations

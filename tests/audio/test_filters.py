@@ -1,0 +1,103 @@
+"""The analysis without SciPy's heavy modules gives SciPy's answers.
+
+A process that analyses audio no longer imports ``scipy.signal`` or ``scipy.ndimage`` (~1.5 s of
+CPU at each start, docs/audio.md "Performance"): the A-weighting is designed with NumPy, filtered
+by SciPy's compiled ``sosfilt`` kernel loaded on its own, the amplitude analysis' running maximum
+and line fit are NumPy. Each is checked against the SciPy function it replaces.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy import ndimage
+from scipy import signal as sps
+
+from tests.synth import music_like, write_audio
+from wkmp_ai.audio import iir
+from wkmp_ai.audio.amplitude import _hold, _line
+from wkmp_ai.audio.envelope import _A_POLES_HZ, a_weighting_sos
+from wkmp_ai.audio.loudness import k_weighting_sos
+
+RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
+
+
+def scipy_a_weighting(rate: int) -> np.ndarray:
+    """The design the analysis used before: SciPy's bilinear transform and pole pairing."""
+    poles = []
+    for f in _A_POLES_HZ:
+        if f > 1000.0:
+            f = rate / np.pi * np.tan(np.pi * min(f, 0.45 * rate) / rate)
+        poles.append(-2.0 * np.pi * f)
+    z, p, k = sps.bilinear_zpk([0.0, 0.0, 0.0, 0.0], poles, 1.0, rate)
+    sos = sps.zpk2sos(z, p, k)
+    _, h = sps.sosfreqz(sos, worN=[1000.0], fs=rate)
+    sos[0, :3] /= abs(h[0])
+    return sos
+
+
+@pytest.mark.parametrize("rate", RATES)
+def test_a_weighting_is_scipys_design_section_for_section(rate: int) -> None:
+    np.testing.assert_allclose(a_weighting_sos(rate), scipy_a_weighting(rate), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", ["compiled", "public"])
+def test_filtering_in_place_equals_sosfilt_across_blocks(
+    dtype: type, kernel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if kernel == "public":  # the fallback for a SciPy whose kernel cannot be loaded on its own
+        monkeypatch.setattr(iir, "_kernel", iir._public)
+    else:
+        assert iir._get() is not iir._public, "SciPy's compiled kernel did not load"
+    rng = np.random.default_rng(7)
+    x = rng.standard_normal((2, 50_000)) * 0.3
+    sos = np.vstack([a_weighting_sos(44100), k_weighting_sos(44100)])
+    expected = sps.sosfilt(sos, x, axis=1)
+    out = np.ascontiguousarray(x, dtype=dtype)
+    state = np.zeros((2, len(sos), 2), dtype)
+    for start in range(0, x.shape[1], 8192):  # blocks carry the state, as the decode feeds them
+        block = np.ascontiguousarray(out[:, start : start + 8192])
+        iir.sosfilt_inplace(np.asarray(sos, dtype), block, state)
+        out[:, start : start + 8192] = block
+    error = np.sum((out - expected) ** 2) / np.sum(expected**2)
+    assert error < (1e-24 if dtype is np.float64 else 1e-6)  # float32: the -60 dB docs/audio.md states
+
+
+def test_hold_is_scipys_running_maximum() -> None:
+    rng = np.random.default_rng(3)
+    for n in (2, 3, 49, 50, 51, 1000, 18_001):
+        x = rng.random(n)
+        for step_s, size in ((0.01, 50), (0.02, 25), (0.1, 5), (0.5, 1)):
+            expected = ndimage.maximum_filter1d(x, size=size, origin=(size - 1) // 2, mode="nearest")
+            assert np.array_equal(_hold(x, step_s), expected), (n, size)
+
+
+def test_line_fit_is_polyfit() -> None:
+    rng = np.random.default_rng(4)
+    for n in (2, 3, 10, 500):
+        x = np.sort(rng.random(n)) * 5
+        y = -40 + 30 * x + rng.standard_normal(n)
+        np.testing.assert_allclose(_line(x, y), np.polyfit(x, y, 1), rtol=1e-9)
+
+
+def test_an_analysing_process_loads_no_heavy_scipy_module_and_no_blas_threads(tmp_path: Path) -> None:
+    path = write_audio(tmp_path / "a.flac", music_like(5.0, sr=44100), sr=44100, fmt="flac")
+    script = (
+        "import os, sys, json\n"
+        "from wkmp_ai.audio.analyze import analyze_file\n"
+        f"analyze_file({str(path)!r}, {{}}, flavor=False)\n"
+        "print(json.dumps({'modules': sorted(m for m in sys.modules if m.startswith('scipy.')),"
+        " 'threads': len(os.listdir('/proc/self/task'))}))\n"
+    )
+    env = {k: v for k, v in __import__("os").environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
+    report = json.loads(out.stdout)
+    heavy = [m for m in report["modules"] if m.split(".")[1] in ("signal", "ndimage", "stats", "optimize")]
+    assert heavy == ["scipy.signal._sosfilt"], heavy  # the kernel alone
+    assert report["threads"] == 1  # no OpenBLAS threads spinning beside the analysis
