@@ -1,6 +1,15 @@
 """Identification cost of a 10 × 12 library at the real default rates, against local fakes.
 
     .venv/bin/python benchmarks/bench_identify.py [--albums 10] [--tracks 12] [--repeat 3] [--reference-albums 2]
+                                                  [--only key|nokey]
+
+Two parts. **With an AcoustID key** (the fingerprint path), on tests/fakes' library, as below.
+**Without a key** (a MusicBrainz search by tags and names), on the same catalogue tagged the way
+people tag (tests/fakes/tagging.py: capitals, remaster notes, typos, a partial folder, untagged
+files named three ways; a "Greatest Hits" decoy per artist): requests per album and per file,
+the share of tagged and of untagged files placed on the right recording of the right release,
+and how many landed on a decoy. The MusicBrainz fake there counts arrivals in any 1-second
+window and delays each by 0–40 ms, as a network would.
 
 The fakes (tests/fakes) enforce the real limits — MusicBrainz 1/s, AcoustID 3/s, AcousticBrainz
 1/s, Cover Art Archive 5/s — and refuse anything faster (503/429). The clients run with their
@@ -17,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import random
 import statistics
 import sys
 import tempfile
@@ -28,7 +38,8 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.fakes import FakeServices, Library, Rates, build_library
-from tests.fakes.seed import Seeded, seed_library
+from tests.fakes.seed import Seeded, linked, seed_library
+from tests.fakes.tagging import UNTAGGED, build_search_library
 
 from wkmp_ai.config import Settings, load_settings
 from wkmp_ai.db import Database, open_database
@@ -93,19 +104,87 @@ async def naive(
     return wall, len(files), counts
 
 
+def requests_per_album(library: Library, fakes: FakeServices) -> list[int]:
+    """MusicBrainz requests charged to the album they were for (by release, recording or query)."""
+    owner: dict[str, int] = {}
+    for a, album in enumerate(library.albums):
+        owner.update({f.recording.mbid: a for f in album.files})
+        owner.update({r.mbid: a for r in library.world.releases.values() if r.title == album.title})
+    counts = [0] * len(library.albums)
+    for r in fakes.musicbrainz.requests:
+        key = r.path.rsplit("/", 1)[-1]
+        if key in owner:
+            counts[owner[key]] += 1
+        else:
+            query = r.query.get("query", "")
+            counts[next(a for a, album in enumerate(library.albums) if f'"{album.title}"' in query)] += 1
+    return counts
+
+
+async def no_key(args: argparse.Namespace, tmp: Path) -> None:
+    """The search path: no AcoustID key, the library tagged as people tag it."""
+    library = build_search_library(args.albums, args.tracks)
+    files = library.files
+    rng = random.Random(1)
+    jitter = lambda: rng.uniform(0.0, 0.04)  # noqa: E731
+    with FakeServices(library.world, rates=Rates(), window=True, jitter=jitter) as fakes:
+        settings, db = fresh(tmp / "nokey", fakes)
+        settings = replace(settings, acoustid_api_key=None)
+        limiters = make_limiters(settings)
+        seeded = seed_library(db, library)
+        wall, identified = await import_once(settings, db, seeded, limiters)
+        counts, refused = fakes.counts(), fakes.throttled()
+        searches = sum(1 for r in fakes.musicbrainz.requests if "query" in r.query)
+        per_album = requests_per_album(library, fakes)
+        got = linked(db)
+        decoys = {r.mbid for r in library.world.releases.values() if "Compilation" in r.secondary_types}
+        share: dict[bool, list[int]] = {True: [0, 0], False: [0, 0]}
+        on_decoy = 0
+        for a, album in enumerate(library.albums):
+            for f in album.files:
+                tagged = a not in UNTAGGED
+                share[tagged][0] += got.get(f.rel_path) == (f.recording.mbid, album.expected_release.mbid)
+                share[tagged][1] += 1
+                on_decoy += got.get(f.rel_path, ("", ""))[1] in decoys
+        fakes.reset()
+        wall2, _ = await import_once(settings, db, seeded, limiters)
+        again = fakes.counts()
+        db.close()
+    n_albums = len(library.albums)
+    print(f"\nwithout an AcoustID key: {n_albums} albums, {len(files)} files (tests/fakes/tagging.py)")
+    print(f"  first import: wall {wall:.2f} s, identified {identified}/{len(files)} passages")
+    print(
+        f"  MusicBrainz: {counts['musicbrainz']} requests ({searches} searches), "
+        f"{counts['musicbrainz'] / n_albums:.2f} per album, {counts['musicbrainz'] / len(files):.3f} per file, "
+        f"refused {refused['musicbrainz']}; AcoustID {counts['acoustid']}"
+    )
+    print(f"  MusicBrainz requests per album: {per_album} (most {max(per_album)})")
+    for tagged, label in ((True, "tagged"), (False, "untagged")):
+        right, total = share[tagged]
+        print(f"  {label:<9} files on the right recording and release: {right}/{total} ({100 * right / total:.1f} %)")
+    print(f"  files on a compilation decoy: {on_decoy}")
+    print(f"  second import: wall {wall2:.2f} s, requests: " + ", ".join(f"{k} {v}" for k, v in again.items()))
+
+
 async def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--albums", type=int, default=10)
     ap.add_argument("--tracks", type=int, default=12)
     ap.add_argument("--repeat", type=int, default=3, help="first imports on fresh databases (median reported)")
     ap.add_argument("--reference-albums", type=int, default=2, help="albums the naive reference is measured on")
+    ap.add_argument("--only", choices=("key", "nokey"), help="run one part only")
     args = ap.parse_args()
 
+    if args.only != "key":
+        with tempfile.TemporaryDirectory() as tmp:
+            await no_key(args, Path(tmp))
+        if args.only == "nokey":
+            return
     library = build_library(args.albums, args.tracks)
     n_files = len(library.files)
     with tempfile.TemporaryDirectory() as tmp, FakeServices(library.world, rates=Rates()) as fakes:
         print(
-            f"library: {args.albums} albums × {args.tracks} tracks = {n_files} files; enforced rates: "
+            f"\nwith an AcoustID key — library: {args.albums} albums × {args.tracks} tracks = {n_files} files; rates: "
             f"MusicBrainz {fakes.rates.musicbrainz}/s, AcoustID {fakes.rates.acoustid}/s, "
             f"AcousticBrainz {fakes.rates.acousticbrainz}/s, Cover Art Archive {fakes.rates.coverart}/s"
         )

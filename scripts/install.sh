@@ -8,7 +8,8 @@ cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-packages=(python3 python3-venv python3-pip ca-certificates libchromaprint1)
+# libswresample4: the resampler fpcalc uses, so that fingerprints are fpcalc's bit for bit (docs/audio.md)
+packages=(python3 python3-venv python3-pip ca-certificates libchromaprint1 libswresample4)
 [ "$want_test" = 1 ] && packages+=(libchromaprint-tools chromium)
 
 missing=()

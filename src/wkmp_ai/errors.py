@@ -13,10 +13,11 @@ raised (``raise IngestError(...) from exc``), so callers never catch library err
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 from typing import Any
 
-__all__ = ["ErrorCode", "IngestError", "Severity"]
+__all__ = ["ErrorCode", "IngestError", "Severity", "plain_message"]
 
 
 class Severity(StrEnum):
@@ -47,6 +48,9 @@ class ErrorCode(StrEnum):
     ACOUSTID_RATE_LIMIT = "ACOUSTID_RATE_LIMIT"
     MUSICBRAINZ_RATE_LIMIT = "MUSICBRAINZ_RATE_LIMIT"
     SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+    IDENTIFIED_BY_TAGS = "IDENTIFIED_BY_TAGS"  # no fingerprint evidence: a MusicBrainz search on tags/names
+    IDENTIFY_LOW_CONFIDENCE = "IDENTIFY_LOW_CONFIDENCE"  # search candidates kept, none chosen
+    MUSICBRAINZ_SEARCH_NO_MATCH = "MUSICBRAINZ_SEARCH_NO_MATCH"
     PARTIAL_DECODE = "PARTIAL_DECODE"
     QUIET_PASSAGE = "QUIET_PASSAGE"
     CLIPPING_DETECTED = "CLIPPING_DETECTED"
@@ -54,6 +58,7 @@ class ErrorCode(StrEnum):
     TAG_READ_ERROR = "TAG_READ_ERROR"
     COVER_ART_INVALID = "COVER_ART_INVALID"
     DUPLICATE_CONTENT = "DUPLICATE_CONTENT"
+    NOT_AUDIO = "NOT_AUDIO"  # a file named like audio (.mp3, .flac, ...) whose content is not audio
     PATH_OUTSIDE_ROOT = "PATH_OUTSIDE_ROOT"
     SYMLINK_LOOP = "SYMLINK_LOOP"
     DIRECTORY_UNREADABLE = "DIRECTORY_UNREADABLE"
@@ -102,3 +107,26 @@ class IngestError(Exception):
 
 def _rebuild(code: ErrorCode, detail: str, path: str | None, stage: str | None) -> IngestError:
     return IngestError(code, detail, path=path, stage=stage)
+
+
+_REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")
+_ERRNO = re.compile(r"\[Errno -?\d+\]\s*")
+_PLAIN = {
+    "UnidentifiedImageError": "not an image format that can be read",
+    "Truncated File Read": "the image is cut short or damaged",
+    "image file is truncated": "the image is cut short or damaged",
+}
+
+
+def plain_message(exc: BaseException) -> str:
+    """A foreign exception's message in plain words, for a user: no ``[Errno N]``, no
+    ``<_io.BytesIO object at 0x…>`` (what PIL, mutagen and FFmpeg put in their messages)."""
+    name = type(exc).__name__
+    if name in _PLAIN:
+        return _PLAIN[name]
+    text = getattr(exc, "strerror", None) or str(exc)
+    text = _ERRNO.sub("", _REPR.sub("", str(text))).strip(" :")
+    for raw, plain in _PLAIN.items():
+        if text.startswith(raw):
+            return plain
+    return text or name

@@ -18,6 +18,7 @@ from tests.synth import concat, fade, noise, silence, tone, write_audio
 from wkmp_ai.audio.analyze import analyze_amplitude, analyze_file
 from wkmp_ai.audio.envelope import a_weighting_sos
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.ticks import seconds_to_ticks
 
 SR = 44100
 
@@ -106,18 +107,39 @@ def test_half_a_gap_before_a_sharp_attack(audio_dir: Path) -> None:
     middle = passages[1]
     assert middle.lead_in_s == pytest.approx(1.0, abs=0.03)
     assert middle.lead_out_s == pytest.approx(1.0, abs=0.03)
-    assert passages[0].lead_in_s == 0.0  # trimmed start: the song is at full level at once
+    # The file's own 1 s of opening and closing silence stays in the first and last passages
+    # (DECISIONS.md #19) and is their lead-in / lead-out; the songs themselves start sharply.
+    first, last = passages[0], passages[-1]
+    assert (first.start_s, last.end_s) == (0.0, 24.0)
+    assert first.lead_in_s == pytest.approx(1.0, abs=0.03) and first.quick_ramp_up
+    assert last.lead_out_s == pytest.approx(1.0, abs=0.03) and last.quick_ramp_down
+    assert first.import_metadata["amplitude_analysis"]["quiet_head_s"] == pytest.approx(1.0, abs=0.01)
 
 
-def test_a_trimmed_fade_counts_from_the_passage_start(audio_dir: Path) -> None:
-    # A dB fade from -60 dB: its first 0.45 s are below -60 dBFS, so the passage starts there.
+def test_a_quiet_start_is_part_of_the_lead_in_not_cut_off(audio_dir: Path) -> None:
+    # A dB fade from -60 dB after 1 s of silence: its first 0.45 s are below -60 dBFS too. The
+    # passage still starts at 0 (DECISIONS.md #19); the silence is measured exactly, and the
+    # lead-in runs from 0 to the end of the fade.
     signal = concat(silence(1.0, sr=SR), fade(tone(12.0, sr=SR, freq=1000.0), sr=SR, fade_in_s=3.0, shape="db"))
-    path = write_audio(audio_dir / "trimmed-fade.flac", signal, sr=SR, fmt="flac")
+    path = write_audio(audio_dir / "quiet-start-fade.flac", signal, sr=SR, fmt="flac")
     (passage,) = analyse(path).passages
+    assert (passage.start_s, passage.end_s) == (0.0, 13.0)
     level0 = 20 * np.log10(0.5 / np.sqrt(2))  # the tone's RMS in dBFS
-    true_start = 1.0 + 3.0 * (-60.0 - (level0 - 60.0)) / 60.0
-    assert passage.start_s == pytest.approx(true_start, abs=0.011)
-    assert passage.lead_in_s == pytest.approx(4.0 - passage.start_s, abs=0.1)
+    sound_start = 1.0 + 3.0 * (-60.0 - (level0 - 60.0)) / 60.0
+    amp = passage.import_metadata["amplitude_analysis"]
+    assert amp["quiet_head_s"] == pytest.approx(sound_start, abs=0.011)
+    assert passage.lead_in_s == pytest.approx(4.0, abs=0.1)
+    assert passage.lead_in_start_ticks == passage.start_ticks + seconds_to_ticks(passage.lead_in_s)
+
+
+def test_a_long_silence_is_all_lead_in_beyond_the_ramp_clamp(audio_dir: Path) -> None:
+    # max_lead_in_duration_s clamps the ramp, not the silence: the previous passage may play over
+    # all 7 s of it. The 2 s fade after it is measured as before.
+    signal = concat(silence(7.0, sr=SR), fade(tone(10.0, sr=SR, freq=1000.0), sr=SR, fade_in_s=2.0, floor_db=-50))
+    path = write_audio(audio_dir / "long-silence.flac", signal, sr=SR, fmt="flac")
+    (passage,) = analyse(path).passages
+    assert passage.start_s == 0.0
+    assert passage.lead_in_s == pytest.approx(9.0, abs=0.1) and not passage.quick_ramp_up
 
 
 def test_quiet_passage_leaves_the_points_null(audio_dir: Path) -> None:

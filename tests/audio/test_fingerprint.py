@@ -131,3 +131,10 @@ def test_our_resampling_is_fpcalcs(fmt: str, audio_dir: Path) -> None:
     _, raw = fingerprint_pcm(resampled(path))
     ref, _ = fpcalc(path, 19)
     assert same_bits(raw, ref) == 1.0
+
+
+def test_the_system_resampler_fpcalc_uses_is_loaded() -> None:
+    """scripts/install.sh installs libswresample4; without it fingerprints of FLAC/WAV drift from fpcalc's."""
+    from wkmp_ai.audio import swresample
+
+    assert swresample.available()

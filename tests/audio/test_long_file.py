@@ -43,8 +43,10 @@ def test_an_hour_long_flac(tmp_path: Path) -> None:
     assert report["duration_s"] == MINUTES * 60
     assert report["warnings"] == []
     songs = long_file_songs(MINUTES)
-    # Songs sit one gap apart; passages split at the gaps' midpoints, the ends trimmed.
-    truth = [(a - (1.0 if i else 0.0), b + (1.0 if i < len(songs) - 1 else 0.0)) for i, (a, b) in enumerate(songs)]
+    # Songs sit one gap apart; passages split at the gaps' midpoints and tile the file, so the
+    # half gap before the first song and after the last stays in their passages (DECISIONS.md #19).
+    truth = [(a - 1.0, b + 1.0) for a, b in songs]
+    truth[-1] = (truth[-1][0], MINUTES * 60.0)
     passages = report["passages"]
     assert len(passages) == len(truth)
     for (start, end, fingerprinted, fp_seconds, has_flavor), (true_start, true_end) in zip(

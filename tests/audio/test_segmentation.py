@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import numpy as np
@@ -11,8 +12,10 @@ from tests.audio.conftest import THREE_SONGS_PASSAGES, three_songs
 from tests.synth import FORMATS, concat, music_like, noise, silence, tone, write_audio
 from wkmp_ai import params as P
 from wkmp_ai.audio.analyze import analyze_file
-from wkmp_ai.audio.silence import SilenceRun, group_starts, segment
+from wkmp_ai.audio.results import FileAnalysis
+from wkmp_ai.audio.silence import SilenceRun, group_starts, quiet_edges, segment
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.ticks import seconds_to_ticks
 
 # (format, sample rate, channels): every bit depth, rate and channel layout the issue names.
 LOSSLESS = [
@@ -36,6 +39,14 @@ LOSSLESS = [
 LOSSY_TOLERANCE_S = {"mp3": 0.015, "m4a": 0.015, "ogg": 0.035, "opus": 0.12, "wma": 0.08}
 
 
+def _assert_tiles(result: FileAnalysis) -> None:
+    """DECISIONS.md #19: from tick 0 to the decoded end, each boundary shared, exactly in ticks."""
+    passages = result.passages
+    assert passages[0].start_ticks == 0
+    assert passages[-1].end_ticks == seconds_to_ticks(result.duration_s)
+    assert all(a.end_ticks == b.start_ticks for a, b in itertools.pairwise(passages))
+
+
 def _passages(path: Path, **params: object) -> list[tuple[float, float]]:
     result = analyze_file(path, params, flavor=False)
     return [(p.start_s, p.end_s) for p in result.passages]
@@ -54,6 +65,7 @@ def test_three_songs_boundaries_within_10ms(fmt: str, sr: int, channels: int, au
     for (start, end), (true_start, true_end) in zip(got, THREE_SONGS_PASSAGES, strict=True):
         assert abs(start - true_start) <= 0.010, (start, true_start)
         assert abs(end - true_end) <= 0.010, (end, true_end)
+    _assert_tiles(result)
     assert all(p.fingerprint for p in result.passages)
     assert result.warnings == ()
 
@@ -62,12 +74,14 @@ def test_three_songs_boundaries_within_10ms(fmt: str, sr: int, channels: int, au
 def test_three_songs_lossy_formats(fmt: str, audio_dir: Path) -> None:
     sr = 48000 if fmt == "opus" else 44100
     path = write_audio(audio_dir / f"three-{fmt}{FORMATS[fmt].suffix}", three_songs(sr), sr=sr, fmt=fmt)
-    got = _passages(path)
+    result = analyze_file(path, {}, flavor=False)
+    got = [(p.start_s, p.end_s) for p in result.passages]
     assert len(got) == 3, got
     tolerance = LOSSY_TOLERANCE_S[fmt]
     for (start, end), (true_start, true_end) in zip(got, THREE_SONGS_PASSAGES, strict=True):
         assert abs(start - true_start) <= tolerance, (fmt, start, true_start)
         assert abs(end - true_end) <= tolerance, (fmt, end, true_end)
+    _assert_tiles(result)
 
 
 def test_vinyl_noise_floor_is_not_silence_until_the_threshold_says_so(audio_dir: Path) -> None:
@@ -96,7 +110,7 @@ def test_silence_in_one_channel_only_is_not_a_gap(audio_dir: Path) -> None:
     path = write_audio(audio_dir / "one-channel.flac", signal, sr=sr, fmt="flac")
     got = _passages(path)
     assert len(got) == 2
-    assert got[0][0] == pytest.approx(1.0, abs=0.01)
+    assert got[0][0] == 0.0
     assert got[0][1] == pytest.approx(16.0, abs=0.01)
 
 
@@ -121,11 +135,11 @@ def test_a_click_in_a_gap_joins_the_song_before_it(audio_dir: Path) -> None:
     path = write_audio(audio_dir / "click.flac", signal, sr=sr, fmt="flac")
     result = analyze_file(path, {}, flavor=False)
     got = [(p.start_s, p.end_s) for p in result.passages]
-    # Candidates: A [1, 8], the click [8, 10.01], B [10.01, 17]; the click is short and merges back.
+    # Candidates: A [0, 8], the click [8, 10.01], B [10.01, 17]; the click is short and merges back.
     assert len(got) == 2
-    assert got[0][0] == pytest.approx(1.0, abs=0.01)
+    assert got[0][0] == 0.0
     assert got[0][1] == pytest.approx(10.01, abs=0.01)
-    assert got[1] == (got[0][1], pytest.approx(17.0, abs=0.01))
+    assert got[1] == (got[0][1], 17.0)
     assert result.passages[0].import_metadata["segmentation"]["candidates"] == 3
     assert all(p.fingerprint for p in result.passages)
 
@@ -188,14 +202,37 @@ def test_group_starts_merges_short_candidates() -> None:
     assert group_starts([], 5) == [0]
 
 
-def test_segment_trims_ends_and_splits_at_midpoints() -> None:
+def test_segment_tiles_the_stream_and_splits_at_midpoints() -> None:
     runs = [SilenceRun(0, 100), SilenceRun(1000, 1200), SilenceRun(2900, 3000)]
     seg = segment(runs, 3000, min_passage=10)
-    assert seg.passages == ((100, 1100), (1100, 2900))
+    assert seg.passages == ((0, 1100), (1100, 3000))  # the edge silences stay in their passages
     assert not seg.all_silent
     everything = segment([SilenceRun(0, 500)], 500, min_passage=10)
     assert everything.passages == ((0, 500),) and everything.all_silent
     assert segment([], 800, min_passage=10).passages == ((0, 800),)
+
+
+def test_segment_measures_edge_pieces_by_their_sound() -> None:
+    # A click at 1000-1010 then 2000 samples of silence to the end: the last candidate spans 2060
+    # samples but holds 10 of sound, so it is short and joins the passage before it. Likewise a
+    # click after a long opening silence merges forward.
+    runs = [SilenceRun(700, 1000), SilenceRun(1010, 3000)]
+    seg = segment(runs, 3000, min_passage=500)
+    assert seg.passages == ((0, 3000),)
+    assert len(seg.candidates) == 2
+    runs = [SilenceRun(0, 2000), SilenceRun(2010, 2300)]
+    assert segment(runs, 4000, min_passage=500).passages == ((0, 4000),)
+    # and a long piece after the opening silence is one of its own
+    runs = [SilenceRun(0, 100), SilenceRun(1000, 1200)]
+    assert segment(runs, 3000, min_passage=500).passages == ((0, 1100), (1100, 3000))
+
+
+def test_quiet_edges_of_a_range() -> None:
+    runs = [SilenceRun(0, 100), SilenceRun(1000, 1200), SilenceRun(2900, 3000)]
+    assert quiet_edges(runs, 0, 1100) == (100, 100)
+    assert quiet_edges(runs, 1100, 3000) == (100, 100)
+    assert quiet_edges(runs, 300, 900) == (0, 0)
+    assert quiet_edges([SilenceRun(0, 500)], 0, 500) == (500, 0)
 
 
 def test_random_layouts_fingerprint_every_passage(audio_dir: Path) -> None:

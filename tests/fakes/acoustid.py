@@ -149,7 +149,8 @@ class FakeAcoustID(FakeService):
                     {
                         "id": rel.rg_mbid,
                         "title": rel.rg_title,
-                        "type": "Album",
+                        "type": rel.primary_type,
+                        **({"secondarytypes": list(rel.secondary_types)} if rel.secondary_types else {}),
                         "artists": _artists(rel.artists),
                         "releases": [],
                     },

@@ -1,7 +1,8 @@
 """A fake MusicBrainz web service v2 (JSON), answering from a :class:`~tests.fakes.world.World`.
 
 Routes (https://musicbrainz.org/doc/MusicBrainz_API): ``/ws/2/release/{mbid}``,
-``/ws/2/recording/{mbid}``, ``/ws/2/work/{mbid}`` and the browse ``/ws/2/recording?release=…``,
+``/ws/2/recording/{mbid}``, ``/ws/2/work/{mbid}``, the browse ``/ws/2/recording?release=…`` and
+the searches ``/ws/2/release?query=…`` and ``/ws/2/recording?query=…`` (:mod:`tests.fakes.mbsearch`),
 with the ``inc`` parameters the real one knows (``recordings``, ``artist-credits``,
 ``release-groups``, ``tags``, ``media``, ``releases``, ``work-rels``, ``recording-level-rels``,
 ``work-level-rels``) and its field names (``artist-credit``, ``media[].tracks[].recording``,
@@ -15,6 +16,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from tests.fakes.mbsearch import QuerySyntaxError, search_page
 from tests.fakes.server import FakeService, Request, Response
 from tests.fakes.world import Artist, Recording, Release, Work, World
 
@@ -79,6 +81,11 @@ class FakeMusicBrainz(FakeService):
             return Response.json({"error": "Not Found"}, status=404)
         inc = set(filter(None, request.query.get("inc", "").replace(" ", "+").split("+")))
         entity = parts[2]
+        if len(parts) == 3 and entity in ("release", "recording") and "query" in request.query:
+            try:
+                return Response.json(search_page(self.world, entity, request.query, _credit))
+            except QuerySyntaxError as exc:
+                return Response.json({"error": str(exc)}, status=400)
         if len(parts) == 3 and entity == "recording" and "release" in request.query:
             return self._browse(request.query, inc)
         if len(parts) != 4:
@@ -223,8 +230,8 @@ class FakeMusicBrainz(FakeService):
             doc["release-group"] = {
                 "id": rel.rg_mbid,
                 "title": rel.rg_title,
-                "primary-type": "Album",
-                "secondary-types": [],
+                "primary-type": rel.primary_type,
+                "secondary-types": list(rel.secondary_types),
                 "first-release-date": rel.date,
                 "disambiguation": "",
             }

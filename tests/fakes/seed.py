@@ -20,7 +20,7 @@ from wkmp_ai.db.identify import save_pending
 from wkmp_ai.identify import FileTags, FileToIdentify, PassageToIdentify, group_key
 from wkmp_ai.ticks import seconds_to_ticks
 
-__all__ = ["LOCAL_FLAVOR", "Seeded", "seed_files", "seed_library"]
+__all__ = ["LOCAL_FLAVOR", "Seeded", "linked", "seed_files", "seed_library"]
 
 # What the local analysis (Essentia) would store: only honestly derivable characteristics.
 LOCAL_FLAVOR = {"tonal_atonal": {"atonal": 0.2, "tonal": 0.8}}
@@ -92,3 +92,14 @@ def seed_files(db: Database, specs: list[tuple[FileSpec, bool]], *, fingerprints
 
 def seed_library(db: Database, library: Library) -> Seeded:
     return seed_files(db, [(f, album.has_folder_art) for album in library.albums for f in album.files])
+
+
+def linked(db: Database) -> dict[str, tuple[str, str]]:
+    """What identification wrote: file path → (recording MBID, release MBID) from the shared tables."""
+    with db.read() as conn:
+        rows = conn.execute(
+            "SELECT f.path, s.recording_mbid, a.album_mbid FROM passages p JOIN files f ON f.guid = p.file_id "
+            "JOIN passage_songs ps ON ps.passage_id = p.guid JOIN songs s ON s.guid = ps.song_id "
+            "JOIN passage_albums pa ON pa.passage_id = p.guid JOIN albums a ON a.guid = pa.album_id"
+        ).fetchall()
+    return {path: (rec, album) for path, rec, album in rows}

@@ -8,7 +8,10 @@ Each fake (AcoustID, MusicBrainz, AcousticBrainz, Cover Art Archive) subclasses
 - **enforces** a rate limit the way the real service does: a request that arrives sooner than
   ``1/rate`` seconds (less ``tolerance`` of that, for clock jitter) after the last accepted one
   is refused with the service's own throttle answer (MusicBrainz: 503; AcoustID: 429 + error
-  code 14), and counted in :attr:`FakeService.throttled`;
+  code 14), and counted in :attr:`FakeService.throttled`. With ``window=True`` it counts instead
+  the arrivals accepted in the last second, allowing ``rate`` of them in any 1-second window,
+  with no tolerance; ``jitter`` (seconds, drawn per request) delays each arrival as a network
+  path would, so requests that left evenly spaced arrive unevenly;
 - plays injected faults, in order, to the next requests that match: a status code (optionally
   with ``Retry-After``), an HTML error page, malformed JSON, a truncated body, a delay (for
   client timeouts), a 200 with an error document, or a connection closed with no answer.
@@ -25,6 +28,7 @@ import socket
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -103,9 +107,20 @@ class FakeService:
     name = "fake"
     throttle_status = 503
 
-    def __init__(self, *, rate: float | None = None, tolerance: float = 0.05, unlimited: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        *,
+        rate: float | None = None,
+        tolerance: float = 0.05,
+        unlimited: tuple[str, ...] = (),
+        window: bool = False,
+        jitter: Callable[[], float] | None = None,
+    ):
         self.rate = rate
         self.tolerance = tolerance
+        self.window = window
+        self.jitter = jitter
+        self._accepted: deque[float] = deque()
         self.unlimited = unlimited  # path prefixes outside the limit (another host in real life)
         self.requests: list[Request] = []
         self.throttled = 0
@@ -175,6 +190,8 @@ class FakeService:
     # --- serving ------------------------------------------------------------------------------
 
     def _serve(self, h: _Handler) -> None:
+        if self.jitter is not None:
+            time.sleep(max(0.0, self.jitter()))  # the network path's delay, different for every request
         arrived = time.monotonic()
         split = urlsplit(h.path)
         length = int(h.headers.get("Content-Length") or 0)
@@ -195,12 +212,8 @@ class FakeService:
             self.requests.append(request)
             throttled = False
             if self.rate is not None and not split.path.startswith(self.unlimited or ("\0",)):
-                min_gap = (1.0 / self.rate) * (1.0 - self.tolerance)
-                if arrived - self._last_accepted < min_gap:
-                    throttled = True
-                    self.throttled += 1
-                else:
-                    self._last_accepted = arrived
+                throttled = self._over_limit(arrived)
+                self.throttled += throttled
             fault = None if throttled else self._take_fault(split.path)
         if throttled:
             self._send(h, self.throttle_response())
@@ -213,6 +226,21 @@ class FakeService:
         except Exception as exc:  # a bug in a fake shows as a 500, as a real server would answer
             response = Response.json({"error": f"fake failed: {exc!r}"}, status=500)
         self._send(h, response)
+
+    def _over_limit(self, arrived: float) -> bool:
+        """Whether a request arriving now is refused; an accepted one is recorded."""
+        assert self.rate is not None
+        if self.window:
+            while self._accepted and self._accepted[0] <= arrived - 1.0:
+                self._accepted.popleft()
+            if len(self._accepted) >= max(1, math.floor(self.rate)):
+                return True
+            self._accepted.append(arrived)
+            return False
+        if arrived - self._last_accepted < (1.0 / self.rate) * (1.0 - self.tolerance):
+            return True
+        self._last_accepted = arrived
+        return False
 
     def _take_fault(self, path: str) -> Fault | None:
         for fault in self.faults:

@@ -7,7 +7,10 @@ real catalogues look, so that release choice has something to get wrong:
 - the **original** release (12 tracks, the earliest date),
 - a **re-release** with the same tracks (later date, another country),
 - a **deluxe** edition with three bonus tracks, one a live recording of track 1's work,
-- a **compilation** shared by all albums with tracks 1 and 2 of each.
+- a **compilation** shared by all albums with tracks 1 and 2 of each,
+- a **decoy** per artist: "Album N: The Greatest Hits", a compilation by the same artist with as
+  many tracks, the first eight being the album's own recordings in the album's order (what a
+  search by tags could mistake for the album).
 
 Every album's expected release (the truth the tests check) is in :class:`AlbumSpec`.
 """
@@ -97,6 +100,8 @@ class Release:
     front: bool = True
     back: bool = True
     tags: list[str] = field(default_factory=list)
+    primary_type: str = "Album"
+    secondary_types: list[str] = field(default_factory=list)
 
     @property
     def track_count(self) -> int:
@@ -219,6 +224,7 @@ def build_library(n_albums: int = 10, tracks: int = 12, *, seed: int = 7) -> Lib
     rng = random.Random(seed)
     world = World()
     compilation_tracks: list[Recording] = []
+    album_recordings: list[list[Recording]] = []
     artists_by_album: dict[int, Artist] = {}
     albums = []
     for a in range(n_albums):
@@ -286,6 +292,7 @@ def build_library(n_albums: int = 10, tracks: int = 12, *, seed: int = 7) -> Lib
         reissue = release("reissue", f"{2005 + a}-06-01", "US", recs, front=has_front, back=False)
         release("deluxe", f"{2010 + a}-11-11", "XE", recs + bonus, front=True, back=True)
         compilation_tracks += recs[:2]
+        album_recordings.append(recs)
         expected = reissue if a == 0 else original
         folder = f"{artist.name}/{title}"
         files = []
@@ -334,6 +341,44 @@ def build_library(n_albums: int = 10, tracks: int = 12, *, seed: int = 7) -> Lib
             comp_media,
             front=False,
             back=False,
+            secondary_types=["Compilation"],
         )
     )
+    for a, recs in enumerate(album_recordings):
+        _add_decoy(world, a, artists_by_album[a], recs, random.Random(f"decoy/{seed}/{a}"))
     return Library(world, albums)
+
+
+def _add_decoy(world: World, a: int, artist: Artist, recs: list[Recording], rng: random.Random) -> Release:
+    """ "Album N: The Greatest Hits": the album's first eight recordings in order, then hits from elsewhere."""
+    hits = [
+        world.add_recording(
+            Recording(
+                mbid=mbid("hit", a, h),
+                title=f"Hit {a}-{h}",
+                length_ms=150_000 + rng.randrange(0, 120_000),
+                artists=[artist],
+                works=[],
+                fingerprint=fake_fingerprint("hit", a, h),
+                acoustid_track=mbid("acoustid-hit", a, h),
+            )
+        )
+        for h in range(len(recs) - min(8, len(recs)))
+    ]
+    items = recs[:8] + hits
+    tracks = [Track(mbid("track", "decoy", a, i), i, r.title, r.length_ms, r) for i, r in enumerate(items, 1)]
+    return world.add_release(
+        Release(
+            mbid("decoy", a),
+            f"Album {a}: The Greatest Hits",
+            f"{2000 + a}-09-15",
+            "DE",
+            [artist],
+            mbid("rg-decoy", a),
+            f"Album {a}: The Greatest Hits",
+            [Medium(1, "CD", tracks)],
+            front=False,
+            back=False,
+            secondary_types=["Compilation"],
+        )
+    )

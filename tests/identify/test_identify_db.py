@@ -8,12 +8,15 @@ from dataclasses import replace
 import pytest
 
 from wkmp_ai.db import Database
-from wkmp_ai.db.identify import get_miss, load_pending, save_pending, write_cache, write_identification
+from wkmp_ai.db.candidates import release_candidates
+from wkmp_ai.db.identify import get_miss, get_search, load_pending, save_pending, write_cache, write_identification
 from wkmp_ai.identify import (
     AlbumIdentification,
     ArtImage,
     ArtistCredit,
     CacheWrites,
+    CandidateRelease,
+    FileCandidates,
     FileTags,
     FileToIdentify,
     PassageIdentification,
@@ -172,3 +175,57 @@ def test_unidentified_passages_get_no_links(db: Database, status: PassageStatus)
         state = conn.execute("SELECT status FROM wkmp_ai_identify_files").fetchone()[0]
     assert counts(db)["passage_songs"] == 0 and counts(db)["albums"] == 0 and counts(db)["images"] == 0
     assert state == ("no_match" if status is PassageStatus.NO_MATCH else "pending")
+
+
+def test_search_answers_are_cached_and_a_search_that_found_nothing_expires(db: Database) -> None:
+    found, empty = 'release:10:release:"A"', 'release:10:release:"Nothing"'
+    with db.write() as conn:
+        write_cache(conn, CacheWrites(search={found: '[{"id":"x"}]', empty: "[]"}))
+    with db.read() as conn:
+        assert get_search(conn, found, max_age_s=None, empty_max_age_s=None) == '[{"id":"x"}]'
+        assert get_search(conn, empty, max_age_s=None, empty_max_age_s=3600) == "[]"
+        assert get_search(conn, empty, max_age_s=None, empty_max_age_s=0) is None  # too old: ask again
+        assert get_search(conn, found, max_age_s=0, empty_max_age_s=None) is None
+        assert get_search(conn, "release:10:other", max_age_s=None, empty_max_age_s=None) is None
+
+
+def test_release_candidates_are_replaced_per_file_and_go_with_the_file(db: Database) -> None:
+    f1, f2 = add_file(db, 1), add_file(db, 2)
+    offered = (
+        CandidateRelease(REL.mbid, "The Album", "Alice", "1999-09-09", 10, 0.97, True, chosen=True, kind="Album"),
+        CandidateRelease("d2000000-0000-4000-8000-000000000002", "Hits", "Alice", None, 20, 1.4, False),
+    )
+    base = result([f1, f2], RecordingInfo(REC, "Song", 10.0, (A1,)))
+    first = replace(base, candidates=(FileCandidates("f1", "tag_search", offered), FileCandidates("f2", "x", ())))
+    with db.write() as conn:
+        write_identification(conn, first)
+        write_identification(conn, first)  # idempotent
+    with db.read() as conn:
+        rows = release_candidates(conn, "f1")
+        assert release_candidates(conn, "f2") == []
+    assert [(r["rank"], r["release_mbid"], r["chosen"], r["checked"]) for r in rows] == [
+        (1, REL.mbid, True, True),
+        (2, "d2000000-0000-4000-8000-000000000002", False, False),
+    ]
+    assert rows[0] | {"rank": 0} == {
+        "rank": 0,
+        "release_mbid": REL.mbid,
+        "recording_mbid": None,
+        "title": "The Album",
+        "artist": "Alice",
+        "release_date": "1999-09-09",
+        "track_count": 10,
+        "country": None,
+        "kind": "Album",
+        "score": 0.97,
+        "checked": True,
+        "chosen": True,
+        "method": "tag_search",
+    }
+    assert rows[1]["score"] == 1.0  # an upper bound above 1 is kept within the column's range
+    again = replace(base, candidates=(FileCandidates("f1", "name_search", offered[1:]),))
+    with db.write() as conn:
+        write_identification(conn, again)
+        assert [r["release_mbid"] for r in release_candidates(conn, "f1")] == ["d2000000-0000-4000-8000-000000000002"]
+        conn.execute("DELETE FROM files WHERE guid = 'f1'")
+        assert conn.execute("SELECT COUNT(*) FROM wkmp_ai_release_candidates").fetchone()[0] == 0

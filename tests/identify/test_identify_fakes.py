@@ -113,3 +113,90 @@ def test_faults_play_in_order_then_stop(fakes: FakeServices, library: Library) -
             client.get(f"/api/v1/{rec.mbid}/high-level")
     assert statuses[0][0] == 502 and statuses[1] == (200, b'{"status":')
     assert statuses[2][0] == 200
+
+
+def test_musicbrainz_release_search_answers_like_the_real_one(unlimited: FakeServices, library: Library) -> None:
+    query = 'release:"Album 3" AND artist:"Artist 3" tracks:12 date:1993'
+    with httpx.Client(base_url=unlimited.musicbrainz.url, headers=UA) as client:
+        page = client.get("/ws/2/release", params={"query": query, "fmt": "json"}).json()
+        second = client.get("/ws/2/release", params={"query": query, "limit": "2", "offset": "2", "fmt": "json"}).json()
+        nothing = client.get("/ws/2/release", params={"query": 'release:"No Such Album"', "fmt": "json"}).json()
+    assert set(page) == {"created", "count", "offset", "releases"} and page["offset"] == 0
+    assert page["created"].endswith("Z") and page["count"] == len(page["releases"]) == 4
+    titles = [r["title"] for r in page["releases"]]
+    # The album's own editions first (the 1993 original top: its year also matched), the
+    # "Greatest Hits" that merely contains the phrase last; scores from 100 down.
+    assert titles == ["Album 3", "Album 3", "Album 3", "Album 3: The Greatest Hits"]
+    assert page["releases"][0]["id"] == library.albums[3].expected_release.mbid
+    scores = [r["score"] for r in page["releases"]]
+    assert scores[0] == 100 and scores == sorted(scores, reverse=True) and scores[-1] < 100
+    top = page["releases"][0]
+    assert top["track-count"] == 12 and top["media"] == [{"format": "CD", "disc-count": 0, "track-count": 12}]
+    assert top["artist-credit"][0]["artist"]["name"] == "Artist 3" and top["status"] == "Official"
+    assert top["date"] and top["country"] == "GB"
+    assert top["release-group"]["primary-type"] == "Album" and top["release-group"]["secondary-types"] == []
+    hits = page["releases"][-1]["release-group"]
+    assert hits["secondary-types"] == ["Compilation"]
+    assert (
+        second["count"] == 4
+        and second["offset"] == 2
+        and [r["id"] for r in second["releases"]] == [r["id"] for r in page["releases"][2:4]]
+    )
+    assert nothing["count"] == 0 and nothing["releases"] == []
+
+
+def test_musicbrainz_recording_search_answers_like_the_real_one(unlimited: FakeServices, library: Library) -> None:
+    rec = library.albums[3].files[4].recording  # track 5: on the album's three editions and its Greatest Hits
+    ms = rec.length_ms
+    query = f'recording:"Song 3\\-5" AND artist:"Artist 3" AND dur:[{ms - 5000} TO {ms + 5000}]'
+    with httpx.Client(base_url=unlimited.musicbrainz.url, headers=UA) as client:
+        page = client.get("/ws/2/recording", params={"query": query, "fmt": "json"}).json()
+        too_long = query.replace(f"[{ms - 5000} TO {ms + 5000}]", f"[{ms + 60000} TO *]")
+        none = client.get("/ws/2/recording", params={"query": too_long, "fmt": "json"}).json()
+    (found,) = page["recordings"]
+    assert found["id"] == rec.mbid and found["score"] == 100 and found["length"] == ms
+    assert found["artist-credit"][0]["artist"]["id"] == library.albums[3].artist.mbid
+    assert len(found["releases"]) == 4
+    medium = found["releases"][0]["media"][0]
+    assert medium["track-offset"] == 4 and medium["track"][0]["number"] == "5" and medium["track-count"] == 12
+    assert {r["release-group"]["primary-type"] for r in found["releases"]} == {"Album"}
+    assert none["count"] == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "titles"),
+    [
+        (
+            'release:"Album 3" OR release:"Album 4"',
+            {"Album 3", "Album 4", "Album 3: The Greatest Hits", "Album 4: The Greatest Hits"},
+        ),
+        ('release:"Album 3" AND NOT secondarytype:Compilation', {"Album 3"}),
+        ('release:"Album 3" -primarytype:Album', set()),
+        ("release:(greatest hits) AND arid:" + "x" * 3, set()),
+        ("release:Greatest* AND artist:Various", {"Greatest Hits of Everyone"}),
+        ('+release:"album 3" +tracks:[13 TO *]', {"Album 3"}),
+        ('release:"ALBUM 3: THE GREATEST HITS"', {"Album 3: The Greatest Hits"}),
+        ('release:"Album 3\\: The Greatest Hits" AND format:CD', {"Album 3: The Greatest Hits"}),
+    ],
+)
+def test_musicbrainz_search_understands_lucene(
+    unlimited: FakeServices, library: Library, query: str, titles: set[str]
+) -> None:
+    with httpx.Client(base_url=unlimited.musicbrainz.url, headers=UA) as client:
+        page = client.get("/ws/2/release", params={"query": query, "limit": "100", "fmt": "json"}).json()
+    assert {r["title"] for r in page["releases"]} == titles
+
+
+@pytest.mark.parametrize("query", ['release:"Album 3', "AND release:x", "release:[1 TO", "", "tracks:"])
+def test_a_query_musicbrainz_cannot_parse_is_a_400(unlimited: FakeServices, query: str) -> None:
+    with httpx.Client(base_url=unlimited.musicbrainz.url, headers=UA) as client:
+        answer = client.get("/ws/2/release", params={"query": query, "fmt": "json"})
+    assert answer.status_code == 400 and "error" in answer.json()
+
+
+def test_searches_count_against_the_musicbrainz_rate_limit(strict: FakeServices) -> None:
+    params = {"query": 'release:"Album 3"', "fmt": "json"}
+    with httpx.Client(base_url=strict.musicbrainz.url, headers=UA) as client:
+        first = client.get("/ws/2/release", params=params)
+        second = client.get("/ws/2/release", params=params)
+    assert first.status_code == 200 and second.status_code == 503 and strict.musicbrainz.throttled == 1

@@ -38,7 +38,7 @@ def test_acoustid_results_become_candidates_with_release_votes(library: Library)
     assert votes[original.mbid].title == "Album 3"  # compress dropped it; the release group's is used
     assert (votes[original.mbid].medium_position, votes[original.mbid].track_position) == (1, 2)
     assert votes[original.mbid].track_count == 12 and votes[original.mbid].date == original.date
-    assert len(votes) == 4  # original, re-release, deluxe, compilation
+    assert len(votes) == 5  # original, re-release, deluxe, compilation, the artist's "Greatest Hits"
     assert candidates_from_json(candidates_to_json(candidates)) == candidates
 
 
@@ -99,7 +99,10 @@ def test_recording_lookup_lists_release_votes(library: Library) -> None:
         rec, {"artist-credits", "releases", "media", "work-rels", "tags"}, with_releases=True
     )
     votes = recording_evidence(doc)
-    assert sorted(v.title or "" for v in votes) == ["Album 3"] * 3 + ["Greatest Hits of Everyone"]
+    assert sorted(v.title or "" for v in votes) == ["Album 3"] * 3 + [
+        "Album 3: The Greatest Hits",
+        "Greatest Hits of Everyone",
+    ]
     original = next(v for v in votes if v.release_mbid == library.albums[3].expected_release.mbid)
     assert original.track_position == 2 and original.recording_mbid == rec.mbid
     compilation = next(v for v in votes if v.title == "Greatest Hits of Everyone")

@@ -73,10 +73,15 @@ async def test_without_a_key_acoustid_is_skipped_once_and_tagged_files_still_ide
         results = await identify_and_write(ident, db, group_files(seeded.files))
     no_key = [w for r in results for w in r.warnings if w.code is ErrorCode.ACOUSTID_NO_API_KEY]
     assert len(no_key) == 1 and no_key[0].path is None
-    by_album = {r.group_key.split("\n")[0]: r.counts() for r in results}
-    assert by_album["Artist 0/Album 0"]["identified"] == 12  # release + recording MBIDs in the tags
-    assert by_album["Artist 1/Album 1"]["identified"] == 12  # recording MBIDs in the tags
-    assert sum(c["pending"] for c in by_album.values()) == 96
+    by_album = {r.group_key.split("\n")[0]: Counter(p.method for p in r.passages) for r in results}
+    assert by_album["Artist 0/Album 0"] == {"tags": 12}  # release + recording MBIDs in the tags
+    assert by_album["Artist 1/Album 1"] == {"tags": 12}  # recording MBIDs in the tags
+    # The others are found by a MusicBrainz search: album 2 by its folder names and durations alone.
+    assert by_album["Artist 2/Album 2"] == {"name_search": 12}
+    assert all(by_album[f"Artist {a}/Album {a}"] == {"tag_search": 12} for a in range(3, 10))
+    assert sum(r.counts()["identified"] for r in results) == 120
+    by_tags = [w for r in results for w in r.warnings if w.code is ErrorCode.IDENTIFIED_BY_TAGS]
+    assert len(by_tags) == 8 and all("no AcoustID API key" in w.message for w in by_tags)
     assert fakes.acoustid.count() == 0
 
 
@@ -97,7 +102,9 @@ async def test_an_invalid_key_gives_acoustid_up_and_never_shows_the_key(
     unavailable = [w for w in warnings if w.code is ErrorCode.SERVICE_UNAVAILABLE]
     assert len(unavailable) == 1 and "invalid API key" in unavailable[0].message
     assert fakes.acoustid.count() <= 2  # given up at the first answer, not retried
-    assert Counter(p.status for r in results for p in r.passages)["pending"] == 96
+    # What needed AcoustID is found by a MusicBrainz search on tags and names instead.
+    methods = Counter(p.method for r in results for p in r.passages if p.status == "identified")
+    assert methods == {"tags": 24, "tag_search": 84, "name_search": 12}
     # The key reached the service (in the gzip'd body) and nowhere else.
     assert fakes.acoustid.requests[0].form["client"] == secret
     with db.read() as conn:

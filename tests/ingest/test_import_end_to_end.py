@@ -10,6 +10,7 @@ for those files, the way the real AcoustID knows the fingerprints of real record
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import sqlite3
 from collections.abc import Iterator
@@ -46,12 +47,13 @@ class Expected:
     release: Release
 
 
-def passage_bounds(track: AudioTrack) -> list[tuple[float, float]]:
-    """Leading/trailing silence trimmed, internal boundaries at the silences' midpoints."""
+def passage_bounds(track: AudioTrack, *, tail: float = 1.0) -> list[tuple[float, float]]:
+    """Passages tile the file (DECISIONS.md #19): from 0 to its end (the last song plus ``tail`` s of
+    silence), internal boundaries at the silences' midpoints."""
     songs = track.songs
     cuts = [(songs[i][1] + songs[i + 1][0]) / 2 for i in range(len(songs) - 1)]
-    starts = [songs[0][0], *cuts]
-    ends = [*cuts, songs[-1][1]]
+    starts = [0.0, *cuts]
+    ends = [*cuts, songs[-1][1] + tail]
     return list(zip(starts, ends, strict=True))
 
 
@@ -184,6 +186,8 @@ def test_ten_files_end_to_end(server: LiveServer, fakes: FakeServices, library) 
             files[e.file.rel_path][0],
         )
         assert len(rows) == len(e.bounds), e.file.rel_path
+        assert rows[0][1] == 0 and rows[-1][2] == seconds_to_ticks(files[e.file.rel_path][2])  # exact ends
+        assert all(a[2] == b[1] for a, b in itertools.pairwise(rows))  # shared boundaries
         for (_guid, start, end, lead_in, lead_out, vector, metadata), (true_start, true_end) in zip(
             rows, e.bounds, strict=True
         ):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wkmp_ai.scan.names import display_metadata, parse_file_name
+from wkmp_ai.scan.names import NameHints, display_metadata, name_hints, parse_file_name
 from wkmp_ai.scan.tags import Tags
 
 NO_TAGS = Tags()
@@ -47,3 +47,27 @@ def test_file_name_beats_folders() -> None:
 def test_parse_file_name_never_returns_empty_title() -> None:
     assert parse_file_name("dir/.mp3")[0]
     assert parse_file_name("01 - .mp3")[0]
+
+
+@pytest.mark.parametrize(
+    ("rel_path", "expected"),
+    [
+        ("Artist/Album/05 - Song.flac", NameHints("Song", "Artist", "Album", None, 5, None)),
+        ("Artist/Album/05 Song.flac", NameHints("Song", "Artist", "Album", None, 5, None)),
+        ("lib/Artist/Album (1993)/07. Song.mp3", NameHints("Song", "Artist", "Album", "1993", 7, None)),
+        ("Artist/1993 - Album [FLAC 24]/01 Song.flac", NameHints("Song", "Artist", "Album", "1993", 1, None)),
+        ("Artist - Album/03 Song.ogg", NameHints("Song", "Artist", "Album", None, 3, None)),
+        ("x/Artist - Album - 07 - Song.mp3", NameHints("Song", "Artist", "Album", None, 7, None)),
+        ("Artist/Album/CD2/1-05 Song.flac", NameHints("Song", "Artist", "Album", None, 5, 2, disc_folder=True)),
+        ("Artist/Album/2-05 Song.flac", NameHints("Song", "Artist", "Album", None, 5, 2)),
+        ("Artist/Album/track05.flac", NameHints(None, "Artist", "Album", None, 5, None)),
+        ("Artist/Album/Audio Track 5.wav", NameHints(None, "Artist", "Album", None, 5, None)),
+        ("Artist/Album/05.flac", NameHints(None, "Artist", "Album", None, 5, None)),
+        ("Summer of 1969/01 Song.flac", NameHints("Song", None, None, None, 1, None)),
+        ("Music/Summer of 1969/01 Song.flac", NameHints("Song", "Music", "Summer of 1969", None, 1, None)),
+        ("1984.mp3", NameHints("1984", None, None, None, None, None)),
+        ("Song.mp3", NameHints("Song", None, None, None, None, None)),
+    ],
+)
+def test_name_hints_keep_numbers_titles_and_folders_apart(rel_path: str, expected: NameHints) -> None:
+    assert name_hints(rel_path) == expected

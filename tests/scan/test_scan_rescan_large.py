@@ -10,7 +10,9 @@ from benchmarks.scan_tree import build_tree
 
 from tests.scan.inotify import OpenWatch
 from wkmp_ai.db import Database
+from wkmp_ai.errors import ErrorCode
 from wkmp_ai.scan.library import sync_library
+from wkmp_ai.scan.notaudio import named_like_audio
 
 pytestmark = pytest.mark.slow
 
@@ -20,7 +22,15 @@ def test_unchanged_rescan_reads_no_file_contents(db: Database, root: Path, templ
     folders = sorted({p.parent for p in (root / "lib").rglob("*") if p.is_file()})
 
     first = sync_library(db, root / "lib", root)
-    assert first.added == len(tree.audio) and first.warnings == ()
+    # The decoys named like audio (notes.mp3, empty.flac, headers cut short) are reported, nothing else.
+    lib = root / "lib"
+    decoys = {
+        f"lib/{p.relative_to(lib).as_posix()}"
+        for p in lib.rglob("*")
+        if p.is_file() and named_like_audio(p.name) and p.relative_to(lib).as_posix() not in tree.audio
+    }
+    assert decoys and first.added == len(tree.audio)
+    assert sorted((w.code, w.path) for w in first.warnings) == sorted((ErrorCode.NOT_AUDIO, d) for d in decoys)
 
     watch = OpenWatch(folders)
     try:
@@ -28,6 +38,7 @@ def test_unchanged_rescan_reads_no_file_contents(db: Database, root: Path, templ
         opened = watch.file_events()
         assert not watch.overflowed
         assert opened == []  # not one audio file, not one decoy was opened
+        assert sorted((w.code, w.path) for w in again.warnings) == sorted((ErrorCode.NOT_AUDIO, d) for d in decoys)
         assert (again.unchanged, again.added, again.updated, again.removed, again.contents_read) == (
             len(tree.audio), 0, 0, 0, 0,
         )  # fmt: skip

@@ -18,3 +18,20 @@ def test_ingest_error_survives_pickling_between_processes() -> None:
     copy = pickle.loads(pickle.dumps(error))
     assert (copy.code, copy.detail, copy.path, copy.stage) == (ErrorCode.DECODE_ERROR, "no audio", "a/b.flac", "decode")
     assert str(copy) == str(error)
+
+
+def test_plain_message_drops_reprs_and_error_numbers() -> None:
+    import av
+    from PIL import UnidentifiedImageError
+
+    from wkmp_ai.errors import plain_message
+
+    image = UnidentifiedImageError("cannot identify image file <_io.BytesIO object at 0x7f3a2c1d5e40>")
+    assert plain_message(image) == "not an image format that can be read"
+    assert plain_message(av.error.EOFError(541478725, "End of file", "/music/a.mp3")) == "End of file"
+    assert plain_message(OSError("[Errno 541478725] End of file: '/music/a.mp3'")) == "End of file: '/music/a.mp3'"
+    assert plain_message(OSError("image file is truncated (3 bytes not processed)")) == (
+        "the image is cut short or damaged"
+    )
+    assert plain_message(ValueError("can't sync to MPEG frame")) == "can't sync to MPEG frame"
+    assert plain_message(ValueError()) == "ValueError"

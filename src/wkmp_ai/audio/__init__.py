@@ -3,10 +3,11 @@
 The import session calls :func:`analyze_file` in worker processes and stores what it returns; the
 HTTP API calls :func:`analyze_amplitude`. How each part works, and why, is in ``docs/audio.md``.
 
-Modules: ``decode`` (PyAV, blocks) → ``envelope`` (10 ms hops, A-weighting) → ``silence``
-(segmentation) · ``fingerprint``/``chromaprint`` (per-passage Chromaprint) · ``amplitude``
-(lead-in/lead-out) · ``flavor``/``loudness`` (Essentia, EBU R128) → ``results``; ``analyze`` wires
-them to one decode; ``command`` is ``wkmp-ai analyze``.
+Modules: ``decode`` (PyAV, blocks; ``damage``: what counts as damage; ``fpstream``/``swresample``:
+the 11025 Hz stream) → ``envelope`` (10 ms hops, A-weighting) → ``silence`` (segmentation) ·
+``fingerprint``/``chromaprint`` (per-passage Chromaprint) · ``amplitude`` (lead-in/lead-out) ·
+``flavor``/``loudness`` (Essentia, EBU R128) → ``results``; ``analyze`` wires them to one decode;
+``command`` is ``wkmp-ai analyze``.
 
 The two functions load on first use: the importing process only needs ``results`` (plain data),
 and should not carry NumPy, SciPy and PyAV (~100 MB) for work its workers do.

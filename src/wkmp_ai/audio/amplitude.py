@@ -34,6 +34,12 @@ them ends:
    the ramp end, clamped to ``max_lead_in_duration_s``.
 
 Lead-out is the same, run backwards from the passage's end with ``lead_out_threshold_db``.
+
+**Quiet edges.** A passage that starts in silence (the file's opening silence, half of the gap
+before it) keeps that silence (DECISIONS.md #19: passages tile the file); the ramp is then measured
+from where the sound starts, and the lead-in is the silence plus the ramp. Only the ramp is clamped
+to ``max_lead_in_duration_s``: the previous passage may play over all of this one's silence. The
+same holds at the end for the lead-out.
 """
 
 from __future__ import annotations
@@ -179,14 +185,19 @@ def _ramp_end(
     return float(end), {**info, "model": model, "ramp_end_s": round(float(end), 4)}
 
 
-def analyze_range(env: Envelopes, start: int, end: int, params: Mapping[str, Any]) -> AmplitudeResult:
-    """Amplitude analysis of samples [start, end) of an analysed stream."""
+def analyze_range(
+    env: Envelopes, start: int, end: int, params: Mapping[str, Any], *, quiet_head: int = 0, quiet_tail: int = 0
+) -> AmplitudeResult:
+    """Amplitude analysis of samples [start, end) of an analysed stream.
+
+    ``quiet_head`` / ``quiet_tail``: samples of silence the range starts / ends with (see
+    :func:`wkmp_ai.audio.silence.quiet_edges`); the ramps are measured on the sound between them
+    and the silences added to the leads.
+    """
     rms, centres, window = rms_windows(env, start, end, float(params["rms_window_ms"]))
-    duration = (end - start) / env.sample_rate
     hop_first, hop_last = start // env.hop, max(start // env.hop + 1, -(-end // env.hop))
     clipped = bool(np.any(env.peak[hop_first:hop_last] >= CLIP_LEVEL))
     peak = float(rms.max()) if len(rms) else 0.0
-    reference = _reference_level(rms, env.hop_s)
     profile = tuple(round(float(v), 6) for v in rms[::window])
     interval = window * env.hop_s
     common = {"peak_rms": peak, "rms_profile": profile, "profile_interval_s": interval, "clipped": clipped}
@@ -194,6 +205,13 @@ def analyze_range(env: Envelopes, start: int, end: int, params: Mapping[str, Any
         return AmplitudeResult(
             lead_in_s=None, lead_out_s=None, quick_ramp_up=False, quick_ramp_down=False, quiet=True, **common
         )
+    if end - start - quiet_head - quiet_tail < env.hop:  # "silent" throughout at a high threshold
+        quiet_head = quiet_tail = 0
+    head_s, tail_s = quiet_head / env.sample_rate, quiet_tail / env.sample_rate
+    if quiet_head or quiet_tail:  # the ramps are measured on the sound between the quiet edges
+        rms, centres, window = rms_windows(env, start + quiet_head, end - quiet_tail, float(params["rms_window_ms"]))
+    duration = (end - start - quiet_head - quiet_tail) / env.sample_rate
+    reference = _reference_level(rms, env.hop_s)
     high_gain = float(params["quick_ramp_threshold"]) ** 2
     quick_s = float(params["quick_ramp_duration_s"])
     results = []
@@ -221,7 +239,10 @@ def analyze_range(env: Envelopes, start: int, end: int, params: Mapping[str, Any
         "lead_out": info_out,
         "window_hops": window,
         "reference_rms": round(reference, 6),
+        "quiet_head_s": round(head_s, 4),
+        "quiet_tail_s": round(tail_s, 4),
     }
+    lead_in, lead_out = round(head_s + lead_in, 4), round(tail_s + lead_out, 4)
     return AmplitudeResult(
         lead_in_s=lead_in,
         lead_out_s=lead_out,

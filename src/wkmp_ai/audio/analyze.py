@@ -33,7 +33,7 @@ from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo,
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
-from wkmp_ai.audio.silence import SilenceTracker
+from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.ticks import seconds_to_ticks
 
@@ -107,6 +107,7 @@ class _Pipeline:
         self._onset_sent = False
 
     def run(self) -> None:
+        self.fingerprints.begin()
         for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
             loud, mono = self.frames.push(block.pcm)
             if block.final:
@@ -136,8 +137,7 @@ class _Pipeline:
     def _fingerprint_may_need_audio(self) -> bool:
         tracker = self.tracker
         return (
-            tracker.onset is None  # the first passage may start in this block
-            or tracker.saw_silence  # a boundary may fall in a silence that started here
+            tracker.saw_silence  # a boundary may fall in a silence that started here
             or tracker.run_start is not None
             or self.fingerprints.wants_audio
         )
@@ -184,7 +184,8 @@ def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = 
     passages = []
     count = len(segmentation.passages)
     for index, ((start, end), fp) in enumerate(zip(segmentation.passages, fingerprints, strict=True)):
-        amplitude = analyze_range(env, start, end, params)
+        head, tail = quiet_edges(segmentation.silences, start, end)
+        amplitude = analyze_range(env, start, end, params, quiet_head=head, quiet_tail=tail)
         flavor_result = None
         flavor_problem = pipeline.flavor_problem if flavor and pipeline.flavor is None else None
         if pipeline.flavor is not None and not segmentation.all_silent:
@@ -313,20 +314,28 @@ def analyze_amplitude(
     with open_audio(path) as audio:
         rate = audio.info.sample_rate
         frames = FrameAnalyzer(rate, audio.info.channels, a_weighting=params["apply_a_weighting"])
+        # Silences as analyze_file finds them: a range that starts or ends in one has quiet edges.
+        tracker = SilenceTracker(
+            threshold_db=params["silence_threshold_db"],
+            min_silence=round(params["min_silence_duration_ms"] / 1000 * rate),
+            hop=frames.hop,
+        )
         stop = None if end_s is None else round(end_s * rate)
         for block in audio.blocks(block_frames=_block_frames(frames.hop)):
-            frames.push(block.pcm)
+            tracker.update(frames.push(block.pcm)[0])
             if stop is not None and frames.total_samples >= stop + frames.hop:
                 break
         else:
-            frames.finish()
+            tracker.update(frames.finish())
         problems = audio.problems
     env = frames.envelopes()
+    tracker.finish(env.total_samples)
     start = round(start_s * rate)
     end = env.total_samples if stop is None else min(stop, env.total_samples)
     if start >= end:
         raise ValueError(f"start {start_s} s is at or beyond the end of the audio ({env.total_samples / rate:.3f} s)")
-    result = analyze_range(env, start, end, params)
+    head, tail = quiet_edges(tracker.silences, start, end)
+    result = analyze_range(env, start, end, params, quiet_head=head, quiet_tail=tail)
     warnings = []
     if problems:
         warnings.append(AnalysisWarning(ErrorCode.PARTIAL_DECODE, f"damaged audio: {problems.describe()}"))

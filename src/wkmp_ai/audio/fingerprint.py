@@ -73,6 +73,7 @@ class FingerprintScheduler:
         self._chunks: list[tuple[int, np.ndarray]] = []  # (stream index, samples), newest last
         self.written = 0
         self.starts: list[int] = []  # candidate starts, native samples
+        self._from: list[int | None] = []  # where each candidate's length is measured from (its sound)
         self._long: list[bool] = []
         self._contexts: dict[int, _Context] = {}  # native start sample -> context
         self._group: int | None = None  # native start of the passage whose context is open
@@ -126,21 +127,34 @@ class FingerprintScheduler:
         self._contexts[native_start] = context
         self._feed_context(context)
 
-    def onset(self, native_start: int) -> None:
-        self.starts.append(native_start)
+    def begin(self) -> None:
+        """The first passage starts at sample 0 (DECISIONS.md #19): its context opens at once."""
+        self.starts.append(0)
+        self._from.append(None)
         self._long.append(False)
-        self._group = native_start
-        self.new_passage_starts.append(native_start)
-        self._open(native_start)
+        self._group = 0
+        self.new_passage_starts.append(0)
+        self._open(0)
+
+    def onset(self, native_sample: int) -> None:
+        """The sound starts here: the first candidate's length counts from this point."""
+        if self._from and self._from[0] is None:
+            self._from[0] = native_sample
+
+    def _length(self, index: int, until: int) -> int | None:
+        origin = self._from[index]
+        return None if origin is None else until - origin
 
     def boundary(self, native_start: int) -> None:
         last = len(self.starts) - 1
         if last >= 0 and not self._long[last]:  # the candidate that just ended now has its final length
-            if native_start - self.starts[last] >= self.min_passage:
+            length = self._length(last, native_start)
+            if length is not None and length >= self.min_passage:
                 self._mark_long(last)
             elif last > 0:  # short: it merges into the passage before it
                 self._contexts[self.starts[last]].drop()
         self.starts.append(native_start)
+        self._from.append(native_start)
         self._long.append(False)
         self._open(native_start)
 
@@ -149,7 +163,8 @@ class FingerprintScheduler:
         if not self.starts:
             return
         last = len(self.starts) - 1
-        if not self._long[last] and native_sample - self.starts[last] >= self.min_passage:
+        length = self._length(last, native_sample)
+        if not self._long[last] and length is not None and length >= self.min_passage:
             self._mark_long(last)
 
     @property

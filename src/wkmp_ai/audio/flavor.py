@@ -219,7 +219,7 @@ class FlavorCollector:
         return round(native * SAMPLE_RATE / self.sample_rate)
 
     def cut(self, native: int) -> None:
-        """A passage may start here (the first onset or a boundary): no window will straddle it."""
+        """A passage may start here (sample 0 or a boundary): no window will straddle it."""
         point = self._stream(native)
         if self._window_start is None:
             self._window_start = point

@@ -1,11 +1,12 @@
-"""Silence detection and passage segmentation (IMPL005, DECISIONS.md #15).
+"""Silence detection and passage segmentation (IMPL005, DECISIONS.md #15 and #19).
 
 A hop (10 ms) is *silent* when the RMS of its loudest channel is below ``silence_threshold_db`` dBFS
 (``20·log10(rms)``, so a full-scale sine is −3 dBFS). A *silence* is a run of silent hops lasting at
-least ``min_silence_duration_ms``. Then:
+least ``min_silence_duration_ms``. Then the passages **tile the file**:
 
-- a silence that starts the file is trimmed off: the first passage starts where it ends;
-- a silence that ends the file is trimmed off: the last passage ends where it starts;
+- the first passage starts at sample 0 and the last ends at the last decoded sample: a silence
+  that starts or ends the file stays inside its passage, where lead-in/lead-out describe it
+  (:func:`quiet_edges`); nothing is cut off;
 - every other silence is a boundary, placed at its midpoint: one passage ends and the next starts
   there, so each keeps half the gap;
 - a file that is silent throughout is one passage covering all of it (flagged quiet later).
@@ -14,14 +15,16 @@ Passages shorter than ``min_passage_duration_s`` merge into a neighbour: into th
 except those before the first long passage, which merge forward into it. The rule is simple to
 predict (a click in a gap joins the song before it) and it can be decided while the file is still
 being decoded, which the fingerprint stage relies on: a passage's start is final once the passage
-has lasted ``min_passage_duration_s``.
+has lasted ``min_passage_duration_s``. What counts for that length is the sound: the first
+candidate is measured from where the sound starts, the last up to where it ends, so a click
+followed by ten seconds of silence at the end of a file is still a short piece.
 
 Edges are found to the hop: a sound that starts at t makes the hop containing t non-silent, so the
 silence before it ends within one hop (≤ 10 ms) of t, and a midpoint is within 10 ms of the true one.
 
-:class:`SilenceTracker` runs while decoding and reports the first onset and each boundary as soon as
-it is known; :func:`segment` turns the finished list of silences into passages. Both rest on the
-same runs, so the online view and the final answer agree.
+:class:`SilenceTracker` runs while decoding and reports where the sound starts and each boundary as
+soon as it is known; :func:`segment` turns the finished list of silences into passages. Both rest
+on the same runs, so the online view and the final answer agree.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["Segmentation", "SilenceRun", "SilenceTracker", "group_starts", "segment"]
+__all__ = ["Segmentation", "SilenceRun", "SilenceTracker", "group_starts", "quiet_edges", "segment"]
 
 
 @dataclass(frozen=True)
@@ -69,37 +72,65 @@ def group_starts(lengths: Sequence[int], min_length: int) -> list[int]:
     return starts
 
 
+def _sound_span(runs: Sequence[SilenceRun], total: int) -> tuple[int, int]:
+    """Where the sound starts and ends: after a silence that starts the file, before one that ends it."""
+    start, end = 0, total
+    for run in runs:
+        if run.start <= 0:
+            start = run.end
+        if run.end >= total:
+            end = run.start
+    return start, end
+
+
 def segment(silences: Sequence[SilenceRun], total: int, *, min_passage: int) -> Segmentation:
-    """Passages (sample ranges) of a stream of ``total`` samples with these silences (all long enough)."""
+    """Passages (sample ranges tiling ``[0, total)``) of a stream with these silences (all long enough)."""
     runs = tuple(silences)
     if total <= 0:
         return Segmentation((), (), runs, True)
     if len(runs) == 1 and runs[0].start <= 0 and runs[0].end >= total:
         return Segmentation(((0, total),), ((0, total),), runs, True)
-    start, end = 0, total
-    cuts: list[int] = []
-    for run in runs:
-        if run.start <= 0:
-            start = run.end
-        elif run.end >= total:
-            end = run.start
-        else:
-            cuts.append(run.midpoint)
-    bounds = [start, *cuts, end]
+    cuts = [run.midpoint for run in runs if run.start > 0 and run.end < total]
+    bounds = [0, *cuts, total]
     candidates = tuple((a, b) for a, b in itertools.pairwise(bounds))
-    firsts = group_starts([b - a for a, b in candidates], min_passage)
+    # Lengths for merging count the sound only: not a silence that starts or ends the file.
+    sound_start, sound_end = _sound_span(runs, total)
+    lengths = [b - a for a, b in candidates]
+    lengths[0] = min(candidates[0][1], sound_end) - sound_start
+    if len(candidates) > 1:
+        lengths[-1] = sound_end - candidates[-1][0]
+    firsts = group_starts(lengths, min_passage)
     passages = tuple(
         (candidates[i][0], candidates[j - 1][1]) for i, j in zip(firsts, [*firsts[1:], len(candidates)], strict=True)
     )
     return Segmentation(passages, candidates, runs, False)
 
 
+def quiet_edges(silences: Sequence[SilenceRun], start: int, end: int) -> tuple[int, int]:
+    """Samples of silence at the start and at the end of the range ``[start, end)``.
+
+    A passage that starts in a silence (the file's opening silence, or half of a gap between
+    songs) begins quiet until that silence ends; likewise at its end. These stretches are part of
+    the passage and become part of its lead-in and lead-out.
+    """
+    head = tail = 0
+    for run in silences:
+        if run.start <= start < run.end:
+            head = min(run.end, end) - start
+        if run.start < end <= run.end:
+            tail = end - max(run.start, start)
+    if head + tail > end - start:  # the range is silent throughout
+        head, tail = end - start, 0
+    return head, tail
+
+
 class SilenceTracker:
     """Finds silences hop by hop while the stream decodes.
 
     Feed it the loudest-channel mean square of each hop; it records every silence of at least
-    ``min_silence`` samples and reports, as soon as each is certain, the first onset (where the first
-    passage starts) and each internal boundary.
+    ``min_silence`` samples and reports, as soon as each is certain, the first onset (where the
+    sound starts: the first passage starts at 0 all the same, but its length for merging is
+    measured from here) and each internal boundary.
     """
 
     def __init__(self, *, threshold_db: float, min_silence: int, hop: int):
@@ -109,12 +140,15 @@ class SilenceTracker:
         self.hops = 0
         self.run_start: int | None = None  # hop index where the current silent run began
         self.silences: list[SilenceRun] = []
-        self.onset: int | None = None  # sample where the first passage starts, once known
+        self.onset: int | None = None  # sample where the sound starts, once known
         self.saw_silence = False  # the last update held a silent hop
+        self.sound_end: int | None = None  # once the stream has ended: where its sound ends
 
     @property
     def safe_sample(self) -> int:
-        """No boundary not yet reported can come before this sample."""
+        """No boundary not yet reported can come before this sample (at the end: where the sound ends)."""
+        if self.sound_end is not None:
+            return self.sound_end
         if self.run_start is not None:
             return self.run_start * self.hop
         return self.hops * self.hop
@@ -164,6 +198,7 @@ class SilenceTracker:
             self.run_start = None
         if self.onset is None:
             self.onset = 0
+        self.sound_end = _sound_span(self.silences, total)[1]
 
     def segmentation(self, total: int, *, min_passage: int) -> Segmentation:
         return segment(self.silences, total, min_passage=min_passage)

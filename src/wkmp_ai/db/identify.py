@@ -6,7 +6,8 @@ Every function takes a connection; the writers expect to run inside the caller's
 
 Cache keys: ``wkmp_ai_acoustid_results.lookup_key`` (and ``acoustid_cache.fingerprint``) is the
 SHA-256 of ``"<duration>:<fingerprint>"``; ``musicbrainz_cache.mbid`` is the entity's MBID;
-``acousticbrainz_cache.recording_mbid``; ``wkmp_ai_coverart_cache.release_mbid``. Negative answers
+``acousticbrainz_cache.recording_mbid``; ``wkmp_ai_coverart_cache.release_mbid``;
+``wkmp_ai_search_cache.query`` (``"<entity>:<limit>:<Lucene query>"``). Negative answers
 live in ``wkmp_ai_service_misses`` (404s) or as ``'[]'`` results (AcoustID no-match), because the
 shared tables cannot hold them.
 """
@@ -20,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from typing import Any
 
+from wkmp_ai.db.candidates import write_candidates
 from wkmp_ai.identify.records import (
     AlbumIdentification,
     ArtImage,
@@ -37,6 +39,7 @@ __all__ = [
     "get_coverart",
     "get_miss",
     "get_musicbrainz",
+    "get_search",
     "has_musicbrainz",
     "load_flavor_pending",
     "load_pending",
@@ -106,6 +109,22 @@ def get_miss(conn: sqlite3.Connection, service: str, key: str, *, max_age_s: flo
     return row is not None
 
 
+def get_search(
+    conn: sqlite3.Connection, key: str, *, max_age_s: float | None, empty_max_age_s: float | None
+) -> str | None:
+    """Cached results JSON of a search ('[]' when it found nothing), unless older than the limit."""
+    row = conn.execute("SELECT results FROM wkmp_ai_search_cache WHERE query = ?", (key,)).fetchone()
+    if row is None:
+        return None
+    clause, args = _fresh(empty_max_age_s if row[0] == "[]" else max_age_s)
+    if (
+        clause
+        and conn.execute(f"SELECT 1 FROM wkmp_ai_search_cache WHERE query = ?{clause}", (key, *args)).fetchone() is None
+    ):
+        return None
+    return str(row[0])
+
+
 # --- cache writes -------------------------------------------------------------------------------
 
 
@@ -144,6 +163,12 @@ def write_cache(conn: sqlite3.Connection, writes: CacheWrites) -> None:
             "INSERT INTO wkmp_ai_coverart_cache(release_mbid, images) VALUES (?, ?) "
             "ON CONFLICT(release_mbid) DO UPDATE SET images = excluded.images, cached_at = CURRENT_TIMESTAMP",
             (release, images),
+        )
+    for key, results in writes.search.items():
+        conn.execute(
+            "INSERT INTO wkmp_ai_search_cache(query, results) VALUES (?, ?) "
+            "ON CONFLICT(query) DO UPDATE SET results = excluded.results, cached_at = CURRENT_TIMESTAMP",
+            (key, results),
         )
     for (service, key), detail in writes.misses.items():
         conn.execute(
@@ -404,6 +429,10 @@ def write_identification(conn: sqlite3.Connection, result: AlbumIdentification) 
     for art in result.art:
         if art.album_mbid in album_ids:
             _write_image(conn, art, album_ids[art.album_mbid])
+    alive_files = {p.file_id for p in passages}
+    for candidates in result.candidates:
+        if candidates.file_id in alive_files:
+            write_candidates(conn, candidates)
     by_file: dict[str, list[PassageStatus]] = {}
     for p in passages:
         by_file.setdefault(p.file_id, []).append(p.status)

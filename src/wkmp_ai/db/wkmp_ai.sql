@@ -67,8 +67,8 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_identify_passages (
   file_id TEXT NOT NULL REFERENCES files(guid) ON DELETE CASCADE,
   status TEXT NOT NULL,
   recording_mbid TEXT, release_mbid TEXT,
-  method TEXT,                      -- tags | acoustid | release-tags | release-order | release-title
-  score REAL,                       -- AcoustID score when AcoustID found it
+  method TEXT,                      -- tags | acoustid | release-tags/-order/-title | tag_search | name_search
+  score REAL,                       -- AcoustID score, or the confidence of a tag/name search
   flavor_source TEXT,               -- acousticbrainz | essentia (local flavor kept) | NULL
   flavor_pending INTEGER NOT NULL DEFAULT 0,   -- AcousticBrainz could not be asked yet
   detail TEXT,
@@ -91,3 +91,35 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_service_misses (
   service TEXT NOT NULL, key TEXT NOT NULL, detail TEXT,
   cached_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   PRIMARY KEY (service, key));
+-- MusicBrainz search answers (trimmed results, MusicBrainz field names), keyed by
+-- "<entity>:<limit>:<Lucene query>"; results '[]' is a search that found nothing (kept 30 days).
+CREATE TABLE IF NOT EXISTS wkmp_ai_search_cache (
+  query TEXT PRIMARY KEY, results TEXT NOT NULL,
+  cached_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);
+-- The releases a search by tags and names offered for each file, best first: the chosen one
+-- (chosen = 1) and the others, or — below the confidence needed — all of them for the user to
+-- choose from (the segment editor's GET /files/{id}/releases). Replaced by each identification
+-- that searched for the file.
+--   score    confidence 0..1; checked = 1 when the release was fetched and compared track by track,
+--            0 when judged from the search answer alone (an upper bound)
+--   method   tag_search | name_search (the album or titles came from file and folder names)
+CREATE TABLE IF NOT EXISTS wkmp_ai_release_candidates (
+  file_id TEXT NOT NULL REFERENCES files(guid) ON DELETE CASCADE,
+  rank INTEGER NOT NULL,
+  release_mbid TEXT NOT NULL,
+  recording_mbid TEXT,
+  title TEXT NOT NULL,
+  artist TEXT,
+  release_date TEXT,
+  track_count INTEGER,
+  country TEXT,
+  kind TEXT,
+  score REAL NOT NULL,
+  checked INTEGER NOT NULL,
+  chosen INTEGER NOT NULL DEFAULT 0,
+  method TEXT NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  PRIMARY KEY (file_id, rank),
+  CHECK (rank >= 1),
+  CHECK (score >= 0 AND score <= 1),
+  CHECK (checked IN (0, 1) AND chosen IN (0, 1)));

@@ -9,10 +9,14 @@
    tags), and pair passages with its tracks (:mod:`wkmp_ai.identify.matching`). Passages known
    only by a recording MBID are probed with a recording lookup, which lists their releases.
    What is left — singles, whose evidence is their own — costs one recording lookup each.
-4. AcousticBrainz for every identified recording (batched), Cover Art Archive for the album's
+4. Passages still without a recording (no API key, AcoustID down or without a match, no
+   fingerprint) are searched for in MusicBrainz by their tags and names
+   (:mod:`wkmp_ai.identify.tagsearch`): one release search and one release lookup per album.
+5. AcousticBrainz for every identified recording (batched), Cover Art Archive for the album's
    main release when its folder has no art.
 
-A normal album costs one MusicBrainz request; a re-import costs none (everything is cached).
+A normal album costs one MusicBrainz request (two when a search finds it); a re-import costs none
+(everything is cached).
 """
 
 from __future__ import annotations
@@ -35,11 +39,13 @@ from wkmp_ai.identify.records import (
     AlbumGroup,
     AlbumIdentification,
     ArtImage,
+    FileCandidates,
     IdentifyWarning,
     PassageIdentification,
     PassageStatus,
     ReleaseInfo,
 )
+from wkmp_ai.identify.tagsearch import TagSearch
 
 if TYPE_CHECKING:
     from wkmp_ai.identify.identifier import Identifier
@@ -76,6 +82,7 @@ class AlbumRun:
         self.flavors: dict[str, tuple[dict[str, dict[str, float]] | None, str | None, bool]] = {}
         self.art: list[ArtImage] = []
         self.musicbrainz_down = False
+        self.candidates: list[FileCandidates] = []  # what a tag search offered, per file
 
     # --- bookkeeping ------------------------------------------------------------------------
 
@@ -98,6 +105,7 @@ class AlbumRun:
         """The files need a service that failed: they wait for a later run."""
         for w in works:
             w.blocked = f"{service}: {exc.detail}"
+            w.blocked_by = service
             self.warn(self.ident.failure_warning(service, exc, w.file.rel_path))
         if not works:
             self.warn(self.ident.failure_warning(service, exc, self.folder_path))
@@ -144,6 +152,8 @@ class AlbumRun:
         for w in self.open():
             if w.known_recording() and not self.musicbrainz_down:
                 await self._resolve_single(w)
+        if self.ident.options.tag_search and not self.musicbrainz_down:
+            await TagSearch(self).run()
 
     def _release_cached(self, mbid: str) -> bool:
         return mbid in self.docs or self.ident.cache.has_musicbrainz(mbid, "release")
@@ -157,12 +167,14 @@ class AlbumRun:
                 self.ident.announce(
                     ErrorCode.ACOUSTID_NO_API_KEY,
                     "no AcoustID API key (ACOUSTID_API_KEY or acoustid_api_key in wkmp-ai.toml): fingerprint "
-                    "lookups are skipped; files without MusicBrainz IDs in their tags stay pending",
+                    "lookups are skipped; files without MusicBrainz IDs in their tags are identified by a "
+                    "MusicBrainz search on their tags and names where one fits well, the others stay pending",
                     once="acoustid:no-key",
                 )
             )
             for w in need:
                 w.blocked = "no AcoustID API key"
+                w.blocked_by = "acoustid"
             return
         items = {id(w): (str(w.passage.fingerprint), request_duration(w.passage.duration_s)) for w in need}
         answers = await self.ident.acoustid_lookup(list(dict.fromkeys(items.values())))
@@ -196,7 +208,7 @@ class AlbumRun:
             score = next((c.score for c in w.acoustid or () if c.recording_mbid == track.recording.mbid), None)
             w.resolved = Resolution(track.recording, doc.info(), method, score)
 
-    async def _recording_doc(self, w: PassageWork, mbid: str) -> dict[str, object] | None:
+    async def recording_doc(self, w: PassageWork, mbid: str) -> dict[str, object] | None:
         if w.recording_doc is not None and w.recording_doc.get("id") == mbid:
             return w.recording_doc
         try:
@@ -229,7 +241,7 @@ class AlbumRun:
         mbid = w.known_recording()
         if mbid is None:
             return
-        doc = await self._recording_doc(w, mbid)
+        doc = await self.recording_doc(w, mbid)
         w.probed = True
         if doc is None:
             return
@@ -242,7 +254,7 @@ class AlbumRun:
         mbid = w.known_recording()
         if mbid is None or not w.open:
             return
-        doc = await self._recording_doc(w, mbid)
+        doc = await self.recording_doc(w, mbid)
         if doc is None:
             return
         votes = [ev for ev in w.evidence if ev.recording_mbid == mbid] + recording_evidence(doc)
@@ -380,7 +392,8 @@ class AlbumRun:
                 passages.append(replace(base, status=PassageStatus.PENDING, detail=w.blocked))
             else:
                 code, message = w.problem or self._no_match(w)
-                self.warn(IdentifyWarning(code, message, w.file.rel_path))
+                if not w.quiet:
+                    self.warn(IdentifyWarning(code, message, w.file.rel_path))
                 passages.append(replace(base, detail=message))
         return AlbumIdentification(
             group_key=self.group.key,
@@ -390,6 +403,7 @@ class AlbumRun:
             art=tuple(self.art),
             warnings=tuple(self.warnings),
             cache=self.ident.drain_cache(),
+            candidates=tuple(self.candidates),
         )
 
     def _no_match(self, w: PassageWork) -> tuple[ErrorCode, str]:

@@ -6,7 +6,9 @@ Negative answers are cached too, with an age limit where the service can learn n
 
 - AcoustID no-match: ``nomatch_ttl_s`` (default 30 days: AcoustID grows every day),
 - MusicBrainz 404 and Cover Art Archive 404: ``miss_ttl_s`` (default 30 days),
-- AcousticBrainz 404: forever (the service has been read-only since 2022).
+- AcousticBrainz 404: forever (the service has been read-only since 2022),
+- MusicBrainz searches: ``search_s`` (180 days) for an answer, ``search_empty_s`` (30 days) for
+  a search that found nothing (the database grows; a re-import within that time sends nothing).
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ DAY = 86_400.0
 class CacheTTL:
     acoustid_nomatch_s: float | None = 30 * DAY
     miss_s: float | None = 30 * DAY
+    search_s: float | None = 180 * DAY
+    search_empty_s: float | None = 30 * DAY
 
 
 class IdentifyCache:
@@ -105,6 +109,20 @@ class IdentifyCache:
 
     def put_miss(self, service: str, key: str, detail: str) -> None:
         self.pending.misses[(service, key)] = detail
+
+    def search(self, key: str) -> list[dict[str, Any]] | None:
+        """Cached results of a search ([] when it found nothing), or None (ask the service)."""
+        text = self.pending.search.get(key)
+        if text is None:
+            text = self._read(q.get_search, key, max_age_s=self.ttl.search_s, empty_max_age_s=self.ttl.search_empty_s)
+        if text is None:
+            return None
+        self.hits["musicbrainz"] += 1
+        value = json.loads(text)
+        return value if isinstance(value, list) else None
+
+    def put_search(self, key: str, results: list[dict[str, Any]]) -> None:
+        self.pending.search[key] = json.dumps(results, separators=(",", ":"), ensure_ascii=False)
 
     # --- AcousticBrainz ---------------------------------------------------------------------
 

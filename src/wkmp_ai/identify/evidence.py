@@ -75,6 +75,9 @@ class ReleaseDoc:
     cover_art_artwork: bool | None = None  # the release's "cover-art-archive" flags; None = unknown
     cover_art_front: bool | None = None
     cover_art_back: bool | None = None
+    primary_type: str | None = None  # of the release group: Album, Single, EP …
+    secondary_types: tuple[str, ...] = ()  # Compilation, Live, Soundtrack …
+    first_release_date: str | None = None  # of the release group
 
     def info(self) -> ReleaseInfo:
         return ReleaseInfo(

@@ -36,6 +36,7 @@ from wkmp_ai.identify.cache import MISS, CacheTTL, IdentifyCache
 from wkmp_ai.identify.coverart import CaaImage, CoverArtClient
 from wkmp_ai.identify.evidence import AcoustIDCandidate, ReleaseDoc
 from wkmp_ai.identify.http import NotFound, RetryPolicy, ServiceClient, ServiceError, ServiceUnavailable
+from wkmp_ai.identify.mbsearch import trim_search
 from wkmp_ai.identify.musicbrainz import (
     MusicBrainzClient,
     parse_release,
@@ -46,7 +47,7 @@ from wkmp_ai.identify.musicbrainz import (
 from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
 from wkmp_ai.identify.records import AlbumGroup, AlbumIdentification, CacheWrites, IdentifyWarning
 
-__all__ = ["SERVICES", "Identifier", "IdentifyOptions"]
+__all__ = ["MARGIN_S", "SERVICES", "Identifier", "IdentifyOptions"]
 
 T = TypeVar("T")
 
@@ -76,9 +77,15 @@ class IdentifyOptions:
     min_score: float = 0.5
     ttl: CacheTTL = field(default_factory=CacheTTL)
     acousticbrainz: bool = True
+    tag_search: bool = True  # search MusicBrainz by tags and names for what the fingerprints leave
     cover_art: bool = True
     back_cover: bool = True
     art_max_px: int = 1024
+
+
+# Added to the interval of services that count arrivals in a sliding window: more than the
+# usual difference between two requests' network delays (docs/identify.md, HTTP and rate limits).
+MARGIN_S = {"acoustid": 0.05, "musicbrainz": 0.1}
 
 
 def make_limiters(
@@ -86,8 +93,10 @@ def make_limiters(
 ) -> dict[str, RateLimiter]:
     """One limiter per service at the configured rates, to share between sessions."""
     return {
-        "acoustid": RateLimiter(settings.acoustid_rate, clock=clock, sleep=sleep),
-        "musicbrainz": RateLimiter(settings.musicbrainz_rate, clock=clock, sleep=sleep),
+        "acoustid": RateLimiter(settings.acoustid_rate, margin_s=MARGIN_S["acoustid"], clock=clock, sleep=sleep),
+        "musicbrainz": RateLimiter(
+            settings.musicbrainz_rate, margin_s=MARGIN_S["musicbrainz"], clock=clock, sleep=sleep
+        ),
         "acousticbrainz": RateLimiter(settings.acousticbrainz_rate, clock=clock, sleep=sleep),
         "coverart": RateLimiter(settings.coverart_rate, clock=clock, sleep=sleep),
     }
@@ -303,6 +312,20 @@ class Identifier:
             return doc
 
         return await self._once("recording", mbid, fetch)
+
+    async def search(self, entity: str, query: str, limit: int) -> list[dict[str, Any]]:
+        """Trimmed results of a MusicBrainz search (cache, else one request); [] when none."""
+        key = f"{entity}:{limit}:{query}"
+        cached = self.cache.search(key)
+        if cached is not None:
+            return cached
+
+        async def fetch() -> list[dict[str, Any]]:
+            results = trim_search(entity, await self.musicbrainz.search(entity, query, limit))
+            self.cache.put_search(key, results)
+            return results
+
+        return await self._once("search", key, fetch)
 
     async def high_level(self, mbids: Sequence[str]) -> dict[str, dict[str, Any] | BaseException | None]:
         out: dict[str, dict[str, Any] | BaseException | None] = {}

@@ -70,7 +70,9 @@ class PassageWork:
     probed: bool = False
     resolved: Resolution | None = None
     blocked: str | None = None  # why it must wait for a later run
+    blocked_by: str | None = None  # the service it waits for (acoustid: a tag search may still place it)
     problem: tuple[Any, str] | None = None  # (ErrorCode, message) if it ended without a match
+    quiet: bool = False  # its problem was reported once for the whole group
 
     @property
     def single(self) -> bool:

@@ -4,7 +4,8 @@ A whole album costs one request: ``GET /ws/2/release/{mbid}?inc=recordings+artis
 work-rels+recording-level-rels+work-level-rels+release-groups+tags&fmt=json`` returns every
 track with its recording (``media[].tracks[].recording``), the recordings' artist credits and
 their performance relations to works. Releases too large to list every track are completed with
-a recordings browse by release (``/ws/2/recording?release=…&limit=100&offset=…``). A single
+a recordings browse by release (``/ws/2/recording?release=…&limit=100&offset=…``). A search
+(``/ws/2/release?query=…``, see :mod:`wkmp_ai.identify.mbsearch`) costs one request. A single
 recording costs one request (``/ws/2/recording/{mbid}?inc=artist-credits+releases+media+
 work-rels+tags``), which also lists the releases it is on, with the medium and track offset.
 
@@ -128,7 +129,8 @@ def trim_release(doc: dict[str, Any]) -> dict[str, Any]:
         out["artist-credit"] = _trim_credit(doc["artist-credit"])
     if isinstance(doc.get("release-group"), dict):
         rg = doc["release-group"]
-        out["release-group"] = {k: rg.get(k) for k in ("id", "title", "primary-type", "first-release-date")}
+        keep = ("id", "title", "primary-type", "secondary-types", "first-release-date")
+        out["release-group"] = {k: rg.get(k) for k in keep}
     if "tags" in doc:
         out["tags"] = _trim_tags(doc["tags"])
     media = []
@@ -232,6 +234,9 @@ def parse_release(doc: dict[str, Any], browsed: Sequence[dict[str, Any]] = ()) -
         cover_art_artwork=caa.get("artwork"),
         cover_art_front=caa.get("front"),
         cover_art_back=caa.get("back"),
+        primary_type=rg.get("primary-type"),
+        secondary_types=tuple(str(t) for t in rg.get("secondary-types") or () if t),
+        first_release_date=rg.get("first-release-date") or None,
     )
 
 
@@ -294,6 +299,13 @@ def recordings_of_release(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def _search_page(response: Any) -> dict[str, Any]:
+    doc = json_body(response)
+    if not isinstance(doc, dict) or "error" in doc or not any(k in doc for k in ("releases", "recordings")):
+        raise Transient("answer is not a search result")
+    return doc
+
+
 def _object(response: Any) -> dict[str, Any]:
     doc = json_body(response)
     if not isinstance(doc, dict) or "error" in doc:
@@ -316,6 +328,11 @@ class MusicBrainzClient:
         if not doc.get("id"):
             raise Transient("recording document without id")
         return doc
+
+    async def search(self, entity: str, query: str, limit: int) -> dict[str, Any]:
+        """One page of a search (``entity``: release or recording), best results first."""
+        params = {"query": query, "limit": str(limit), "fmt": "json"}
+        return await self.http.get_json(f"/ws/2/{entity}", params, parse=_search_page)
 
     async def browse_release_recordings(self, release_mbid: str) -> list[dict[str, Any]]:
         """Every recording of a release, 100 a page."""

@@ -8,6 +8,11 @@ actually leave: :meth:`RateLimiter.slot` holds the next caller back until the cu
 request, on another connection, must not overtake it). A server's ``Retry-After`` pushes the next slot
 back for everyone (:meth:`RateLimiter.defer`). The clock and sleep are injectable so unit tests
 never wait.
+
+``margin_s`` adds a little to every interval. A server counts *arrivals*: requests that leave
+exactly one interval apart reach it closer together half the time, by the difference of their
+network delays, and a server that allows one request in any 1-second window refuses one of them
+(docs/identify.md, *HTTP, rate limits, faults*).
 """
 
 from __future__ import annotations
@@ -25,11 +30,15 @@ Sleep = Callable[[float], Awaitable[None]]
 
 
 class RateLimiter:
-    def __init__(self, rate: float, *, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep):
+    def __init__(
+        self, rate: float, *, margin_s: float = 0.0, clock: Clock = time.monotonic, sleep: Sleep = asyncio.sleep
+    ):
         if not rate > 0 or not math.isfinite(rate):
             raise ValueError(f"rate must be a positive number of requests per second, got {rate!r}")
+        if not margin_s >= 0 or not math.isfinite(margin_s):
+            raise ValueError(f"margin must be zero or a positive number of seconds, got {margin_s!r}")
         self.rate = rate
-        self.interval = 1.0 / rate
+        self.interval = 1.0 / rate + margin_s
         self._clock = clock
         self._sleep = sleep
         self._next = -math.inf  # earliest start of the next request

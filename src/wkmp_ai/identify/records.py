@@ -25,6 +25,8 @@ __all__ = [
     "ArtImage",
     "ArtistCredit",
     "CacheWrites",
+    "CandidateRelease",
+    "FileCandidates",
     "FileTags",
     "FileToIdentify",
     "IdentifyWarning",
@@ -202,7 +204,7 @@ class PassageIdentification:
     end_ticks: int
     recording: RecordingInfo | None = None
     release_mbid: str | None = None
-    method: str | None = None  # how the recording was found: tags, acoustid, release-tags, release-order
+    method: str | None = None  # how: tags, acoustid, release-tags/-title/-order, tag_search, name_search
     score: float | None = None
     flavor: Mapping[str, Mapping[str, float]] | None = None  # AcousticBrainz vector, when there is one
     flavor_source: str | None = None  # 'acousticbrainz' | 'essentia' (local kept) | None
@@ -221,6 +223,30 @@ class ArtImage:
     width: int
     height: int
     priority: int = 100
+
+
+@dataclass(frozen=True)
+class CandidateRelease:
+    """A release a MusicBrainz search offered for a file, kept for the user to choose from."""
+
+    release_mbid: str
+    title: str
+    artist: str | None
+    date: str | None
+    track_count: int | None
+    score: float  # confidence, 0..1
+    checked: bool  # compared track by track (fetched), or judged from the search answer alone
+    chosen: bool = False
+    recording_mbid: str | None = None  # a single's recording on that release
+    country: str | None = None
+    kind: str | None = None  # "Album", "Album + Compilation" …
+
+
+@dataclass(frozen=True)
+class FileCandidates:
+    file_id: str
+    method: str  # tag_search | name_search
+    releases: tuple[CandidateRelease, ...]
 
 
 @dataclass(frozen=True)
@@ -243,9 +269,10 @@ class CacheWrites:
     acousticbrainz: dict[str, str] = field(default_factory=dict)  # recording mbid → high-level JSON
     coverart: dict[str, str] = field(default_factory=dict)  # release mbid → listing JSON
     misses: dict[tuple[str, str], str] = field(default_factory=dict)
+    search: dict[str, str] = field(default_factory=dict)  # "<entity>:<limit>:<query>" → results JSON
 
     def __bool__(self) -> bool:
-        return any((self.acoustid, self.musicbrainz, self.acousticbrainz, self.coverart, self.misses))
+        return any((self.acoustid, self.musicbrainz, self.acousticbrainz, self.coverart, self.misses, self.search))
 
     def merge(self, other: CacheWrites) -> None:
         self.acoustid.update(other.acoustid)
@@ -253,6 +280,7 @@ class CacheWrites:
         self.acousticbrainz.update(other.acousticbrainz)
         self.coverart.update(other.coverart)
         self.misses.update(other.misses)
+        self.search.update(other.search)
 
 
 @dataclass(frozen=True)
@@ -264,6 +292,7 @@ class AlbumIdentification:
     art: tuple[ArtImage, ...] = ()
     warnings: tuple[IdentifyWarning, ...] = ()
     cache: CacheWrites = field(default_factory=CacheWrites)
+    candidates: tuple[FileCandidates, ...] = ()  # what a search offered, per file (stored for the user)
 
     def counts(self) -> dict[str, int]:
         out = {status.value: 0 for status in PassageStatus}

@@ -146,6 +146,7 @@ class _ImportRun:
         self.pool: WorkerPool | None = None
         self.pool_ready: asyncio.Task[WorkerPool] | None = None
         self.written_ids: set[str] = set()
+        self.art_reported: set[str] = set()
 
     # ---- the run ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -355,6 +356,12 @@ class _ImportRun:
 
     def _report_identification(self, result: AlbumIdentification) -> None:
         for warning in result.warnings:
+            if warning.code is ErrorCode.MISSING_ALBUM_ART:
+                # One per album: the files of one release may come in several groups (a disc per
+                # folder); the message names the release.
+                if warning.message in self.art_reported:
+                    continue
+                self.art_reported.add(warning.message)
             self.session.record_error(warning.code, warning.message, path=warning.path)
         self.session.identified += len({p.file_id for p in result.passages if p.status.value == "identified"})
 

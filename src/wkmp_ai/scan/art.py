@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
-from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.errors import ErrorCode, IngestError, plain_message
 
 __all__ = ["MAX_PIXELS", "MAX_SIDE", "PreparedArt", "find_folder_image", "prepare_image", "save_beside"]
 
@@ -75,7 +75,7 @@ def prepare_image(raw: bytes) -> PreparedArt:
     except IngestError:
         raise
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, Image.DecompressionBombError) as exc:
-        raise IngestError(ErrorCode.COVER_ART_INVALID, f"not a valid image: {exc}") from exc
+        raise IngestError(ErrorCode.COVER_ART_INVALID, f"not a valid image: {plain_message(exc)}") from exc
     except Image.DecompressionBombWarning as exc:
         raise IngestError(ErrorCode.COVER_ART_INVALID, f"image too large: {exc}") from exc
 

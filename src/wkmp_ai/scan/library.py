@@ -35,6 +35,7 @@ from wkmp_ai.scan.covers import ArtChoice, CoverPlanner
 from wkmp_ai.scan.discover import discover
 from wkmp_ai.scan.hashing import sha256_file
 from wkmp_ai.scan.model import DiscoveredFile, Discovery, ScanWarning
+from wkmp_ai.scan.notaudio import named_like_audio, not_audio_message
 from wkmp_ai.scan.pool import process_pool
 from wkmp_ai.scan.tags import Tags, read_tags_and_picture
 from wkmp_ai.scan.walk import relative_to_root
@@ -187,6 +188,11 @@ class _Sync:
         found = discover(self.start, self.root, known=hints, executor=self.executor, want_others=True)
         self.warnings.extend(found.warnings)
         self._remember_others(found, others)
+        for other in found.others:  # named as audio by the user, yet not audio: say so, every scan
+            if named_like_audio(other.rel_path):
+                path = None if other.unchanged else os.path.join(self.root, other.rel_path)  # never reopened
+                message = not_audio_message(other.rel_path, other.size, path)
+                self.warnings.append(ScanWarning(ErrorCode.NOT_AUDIO, other.rel_path, message))
         to_read = [f for f in found.files if not f.unchanged]
         for f in found.files:
             if f.unchanged:

@@ -31,7 +31,7 @@ from mutagen.trueaudio import TrueAudio
 from mutagen.wave import WAVE
 from mutagen.wavpack import WavPack
 
-from wkmp_ai.errors import ErrorCode
+from wkmp_ai.errors import ErrorCode, plain_message
 from wkmp_ai.scan.model import ScanWarning
 from wkmp_ai.scan.tagmaps import FRONT_COVER, canonical_from, pictures_from, riff_info
 
@@ -201,7 +201,7 @@ def read_tags_and_picture(path: str | Path, fmt: str | None = None) -> tuple[Tag
             fronts = [data for kind, data in pictures if kind == FRONT_COVER] or [data for _, data in pictures]
             picture = fronts[0] if fronts else None
     except Exception as exc:  # mutagen and hostile bytes: anything may come out; the file goes on
-        warnings.append(ScanWarning(ErrorCode.TAG_READ_ERROR, shown, f"tags unreadable: {type(exc).__name__}: {exc}"))
+        warnings.append(ScanWarning(ErrorCode.TAG_READ_ERROR, shown, f"tags unreadable: {plain_message(exc)}"))
     for extra in _extra_sources(spath, fmt, canonical, warnings):
         for key, values in extra.items():
             canonical.setdefault(key, values)  # the main tag wins; the others only fill gaps
@@ -217,7 +217,9 @@ def _extra_sources(path: str, fmt: str | None, canonical: dict[str, list[str]], 
             with contextlib.suppress(mutagen.MutagenError):  # no APEv2 tag: the usual case
                 extra.append(canonical_from(APEv2(path)))
     except Exception as exc:
-        warnings.append(ScanWarning(ErrorCode.TAG_READ_ERROR, Path(path).name, f"extra tags unreadable: {exc}"))
+        warnings.append(
+            ScanWarning(ErrorCode.TAG_READ_ERROR, Path(path).name, f"extra tags unreadable: {plain_message(exc)}")
+        )
     return extra
 
 
