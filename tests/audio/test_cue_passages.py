@@ -8,6 +8,7 @@ are not silences and not whole seconds.
 from __future__ import annotations
 
 import itertools
+import os
 from fractions import Fraction
 from pathlib import Path
 
@@ -19,6 +20,7 @@ from mutagen.flac import FLAC, CueSheet, CueSheetTrack, CueSheetTrackIndex
 from tests.synth import concat, music_like, silence, tone, write_audio
 from wkmp_ai.audio import analyze_file
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.ingest.ripindex import disc_toc
 from wkmp_ai.scan.trackindex import TICKS_PER_FRAME
 from wkmp_ai.ticks import TICKS_PER_SECOND, seconds_to_ticks
 
@@ -212,3 +214,37 @@ def test_hostile_cue_files_never_stop_the_import(tmp_path: Path) -> None:
     result = analyze_file(audio, {}, flavor=False)
     assert len(result.passages) == 1
     assert any(w.code is ErrorCode.CUE_SHEET_INVALID and "Hostile.cue" in w.message for w in result.warnings)
+
+
+def test_a_cue_of_two_files_splits_each_by_its_own_tracks(tmp_path: Path) -> None:
+    a = write_audio(tmp_path / "Disc A.flac", concat(music_like(12.0, seed=1), music_like(12.0, seed=2)), sr=SR)
+    b = write_audio(tmp_path / "Disc B.flac", concat(music_like(10.0, seed=3), music_like(10.0, seed=4)), sr=SR)
+    (tmp_path / "Concert.cue").write_text(
+        'FILE "Disc A.wav" WAVE\n TRACK 01 AUDIO\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  INDEX 01 00:12:00\n'
+        'FILE "Disc B.wav" WAVE\n TRACK 03 AUDIO\n  INDEX 01 00:00:00\n TRACK 04 AUDIO\n  INDEX 01 00:10:00\n'
+    )
+    first, second = analyze_file(a, {}, flavor=False), analyze_file(b, {}, flavor=False)
+    assert [p.start_ticks for p in first.passages] == [0, 12 * TICKS_PER_SECOND]
+    assert [p.start_ticks for p in second.passages] == [0, 10 * TICKS_PER_SECOND]
+    assert [p.import_metadata["segmentation"]["track_number"] for p in second.passages] == [3, 4]
+    assert disc_toc(first) is None and disc_toc(second) is None  # positions per file: no table of contents
+
+
+def test_a_whole_disc_cue_gives_the_disc_its_table_of_contents(album_flac: Path, tmp_path: Path) -> None:
+    audio = _copy(album_flac, tmp_path, "Disc.flac")
+    (tmp_path / "Disc.cue").write_text(CUE.format(name="Disc.wav", pregap2=""), encoding="utf-8")
+    toc = disc_toc(analyze_file(audio, {}, flavor=False))
+    assert toc is not None and toc.toc_string == "1+3+4650+150+1683+3232"  # 60 s: lead-out 4500 + 150
+
+
+def test_cue_sheets_that_are_links_or_fifos_are_not_read(album_flac: Path, tmp_path: Path) -> None:
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "real.cue").write_text(CUE.format(name="Linked.flac", pregap2=""))
+    folder = tmp_path / "album"
+    audio = _copy(album_flac, folder, "Linked.flac")
+    (folder / "Linked.cue").symlink_to(outside / "real.cue")
+    os.mkfifo(folder / "Other.cue")  # opening it would block: it is never opened
+    result = analyze_file(audio, {}, flavor=False)
+    assert len(result.passages) == 1 and result.track_index is None
+    assert any("Linked.cue is a symbolic link" in w.message for w in result.warnings)

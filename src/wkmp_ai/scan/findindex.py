@@ -15,7 +15,9 @@ to silence segmentation with a ``CUE_SHEET_INVALID`` warning. Nothing here decod
 
 from __future__ import annotations
 
+import functools
 import logging
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,16 +39,29 @@ class FoundIndex:
     problems: tuple[str, ...] = ()  # cue sheets found but not usable, in plain words
 
 
+@functools.lru_cache(maxsize=16)
+def _cue_names(folder: str, _mtime_ns: int) -> tuple[str, ...]:
+    """The .cue names in ``folder`` (listed once per folder state: the files of an album come together)."""
+    try:
+        with os.scandir(folder) as entries:
+            return tuple(sorted(e.name for e in entries if e.name.lower().endswith(".cue")))
+    except OSError:
+        return ()
+
+
 def _sidecar_cues(audio: Path) -> list[Path]:
     try:
-        entries = [p for p in audio.parent.iterdir() if p.suffix.lower() == ".cue"]
+        mtime = audio.parent.stat().st_mtime_ns
     except OSError:
         return []
-    entries.sort(key=lambda p: (p.stem.casefold() != audio.stem.casefold(), p.name))
-    return entries[:MAX_SIDECAR_CUES]
+    own = audio.stem.casefold()
+    names = sorted(_cue_names(str(audio.parent), mtime), key=lambda n: (Path(n).stem.casefold() != own, n))
+    return [audio.parent / n for n in names[:MAX_SIDECAR_CUES]]
 
 
 def _read_cue(path: Path) -> bytes:
+    if path.is_symlink():  # a link may lead outside the library: cue sheets are read where they are
+        raise OSError(f"{path.name} is a symbolic link")
     if not path.is_file():  # a FIFO or device named .cue is not read
         raise OSError(f"{path.name} is not a regular file")
     with path.open("rb") as handle:
@@ -62,7 +77,8 @@ def _from_sidecar(audio: Path, problems: list[str]) -> TrackIndex | None:
                 problems.append(f"{cue.name}: {exc.detail}")
             continue
         except OSError as exc:
-            problems.append(f"{cue.name} cannot be read: {exc.strerror or exc}")
+            if cue.stem.casefold() == audio.stem.casefold():
+                problems.append(f"{cue.name} cannot be read: {exc.strerror or exc}")
             continue
         which = file_matches(sheet, audio.name, cue_name=cue.name)
         if which is None:
