@@ -248,3 +248,16 @@ def test_cue_sheets_that_are_links_or_fifos_are_not_read(album_flac: Path, tmp_p
     result = analyze_file(audio, {}, flavor=False)
     assert len(result.passages) == 1 and result.track_index is None
     assert any("Linked.cue is a symbolic link" in w.message for w in result.warnings)
+
+
+def test_a_truncated_rip_whose_cue_no_longer_fits_falls_back_to_silences(album_flac: Path, tmp_path: Path) -> None:
+    data = album_flac.read_bytes()
+    audio = tmp_path / "Cut.flac"
+    audio.write_bytes(data[: len(data) * 3 // 5])  # STREAMINFO still says 60 s; ~36 s decode
+    (tmp_path / "Cut.cue").write_text(CUE.format(name="Cut.flac", pregap2=""), encoding="utf-8")
+    result = analyze_file(audio, {}, flavor=False)
+    assert result.duration_s < 41.0 and result.track_index is None
+    assert [p.import_metadata["segmentation"]["boundary_source"] for p in result.passages] == ["silence"]
+    unfit = [w.message for w in result.warnings if w.code is ErrorCode.CUE_SHEET_INVALID]
+    assert len(unfit) == 1 and "track 3 starts at 41.09 s, but the audio lasts" in unfit[0]
+    assert any(w.code is ErrorCode.PARTIAL_DECODE for w in result.warnings)
