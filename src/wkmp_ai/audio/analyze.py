@@ -189,9 +189,9 @@ def _index_plan(path: Path, audio: AudioDecoder, warnings: list[AnalysisWarning]
 
 
 def _unfit(source: str, why: str) -> AnalysisWarning:
-    name = {"chapters": "the chapters"}.get(source, "the cue sheet")
+    name = "the chapters do" if source == "chapters" else "the cue sheet does"
     return AnalysisWarning(
-        ErrorCode.CUE_SHEET_INVALID, f"{name} do not fit the audio ({why}); passages were found from silences instead"
+        ErrorCode.CUE_SHEET_INVALID, f"{name} not fit the audio ({why}); passages were found from silences instead"
     )
 
 
