@@ -20,11 +20,12 @@ The answer is cached (as a search: 180 days, an empty one 30), so a re-import se
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from wkmp_ai.identify.evidence import ReleaseDoc, ReleaseEvidence, TrackDoc
-from wkmp_ai.identify.http import NotFound, ServiceError
+from wkmp_ai.identify.http import NotFound, Rejected, ServiceError
 from wkmp_ai.identify.matching import Resolution, duration_fits
 from wkmp_ai.identify.musicbrainz import is_mbid, parse_release, trim_release
 
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
     from wkmp_ai.identify.identifier import Identifier
 
 __all__ = ["METHOD", "disc_releases", "fitting_media", "identify_by_disc"]
+
+log = logging.getLogger(__name__)
 
 METHOD = "disc_id"
 DISC_MEDIA = "wkmp-disc-media"  # positions of the media that list this Disc ID (kept with the trimmed doc)
@@ -93,6 +96,9 @@ async def identify_by_disc(run: AlbumRun) -> None:
             return
         try:
             docs = await disc_releases(run.ident, file.disc_id, file.disc_toc)
+        except Rejected as exc:  # this lookup refused (a TOC it would not take): the other paths go on
+            log.warning("%s: Disc ID lookup refused: %s", file.rel_path, exc.detail)
+            continue
         except ServiceError as exc:
             run.musicbrainz_down = True
             run.service_failed("musicbrainz", exc, works)
