@@ -15,6 +15,9 @@ duration within the usual tolerance of its track's (±7 s or ±5 %).
 - None fits, or MusicBrainz does not know the disc: nothing changes; AcoustID and the tag search
   go on.
 
+A rip whose tags already name its release (``musicbrainz_release_id``) is not looked up by disc:
+the release lookup the tags call for is its one request.
+
 The answer is cached (as a search: 180 days, an empty one 30), so a re-import sends nothing.
 """
 
@@ -92,6 +95,8 @@ async def identify_by_disc(run: AlbumRun) -> None:
         works = [w for w in run.works if w.file is file and w.open]
         if not file.disc_id or not file.disc_toc or not works or len(works) != len(file.passages):
             continue
+        if is_mbid(file.tags.musicbrainz_release_id):
+            continue  # the tags name the release: its lookup is the one request (docs/identify.md)
         if run.musicbrainz_down:
             return
         try:
