@@ -33,11 +33,10 @@ from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
-from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, plan_from_index
+from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, index_plan, unfit_warning
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
 from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.findindex import find_track_index
 from wkmp_ai.ticks import seconds_to_ticks
 
 __all__ = ["AMPLITUDE_KEYS", "analyze_amplitude", "analyze_file", "effective_parameters"]
@@ -174,27 +173,6 @@ class _Pipeline:
         self._flavor("safe", safe if undecided is None else min(safe, undecided))
 
 
-def _index_plan(path: Path, audio: AudioDecoder, warnings: list[AnalysisWarning]) -> PassagePlan | None:
-    """The passages a rip's cue sheet, CUESHEET or chapters give (docs/cue.md); None: silences decide."""
-    found = find_track_index(path, chapters=audio.chapters())
-    for problem in found.problems:
-        warnings.append(AnalysisWarning(ErrorCode.CUE_SHEET_INVALID, f"cue sheet not used: {problem}"))
-    if found.index is None:
-        return None
-    plan = plan_from_index(found.index, audio.info.sample_rate, audio.info.duration_hint_s)
-    if isinstance(plan, str):
-        warnings.append(_unfit(found.index.source, plan))
-        return None
-    return plan
-
-
-def _unfit(source: str, why: str) -> AnalysisWarning:
-    name = "the chapters do" if source == "chapters" else "the cue sheet does"
-    return AnalysisWarning(
-        ErrorCode.CUE_SHEET_INVALID, f"{name} not fit the audio ({why}); passages were found from silences instead"
-    )
-
-
 def analyze_file(
     path: Path | str, params: Mapping[str, Any], *, flavor: bool = True, use_index: bool = True
 ) -> FileAnalysis:
@@ -210,7 +188,7 @@ def analyze_file(
     analyzed_at = _now()
     warnings: list[AnalysisWarning] = []
     with open_audio(path) as audio:
-        plan = _index_plan(path, audio, warnings) if use_index else None
+        plan = index_plan(path, audio, warnings) if use_index else None
         pipeline = _Pipeline(audio, params, flavor=flavor, plan=plan)
         pipeline.run()
         info = audio.info
@@ -221,7 +199,7 @@ def analyze_file(
     if plan is not None and (why := plan.fits(total, rate)) is not None:
         # The declared length fitted, the decoded one does not (a truncated file): decode again.
         again = analyze_file(path, params, flavor=flavor, use_index=False)
-        return replace(again, warnings=(_unfit(plan.source, why), *again.warnings))
+        return replace(again, warnings=(unfit_warning(plan.source, why), *again.warnings))
     if plan is not None:
         segmentation = plan.segmentation(total, pipeline.tracker.silences)
         exact_ticks: list[tuple[int, int]] | None = plan.ticks(total, rate)

@@ -17,13 +17,21 @@ from __future__ import annotations
 import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 from wkmp_ai.audio.fingerprint import FingerprintScheduler
+from wkmp_ai.audio.results import AnalysisWarning
 from wkmp_ai.audio.silence import Segmentation, SilenceRun
+from wkmp_ai.errors import ErrorCode
+from wkmp_ai.scan.findindex import find_track_index
 from wkmp_ai.scan.trackindex import TrackIndex, check_fits
 from wkmp_ai.ticks import TICKS_PER_SECOND, samples_to_ticks, seconds_to_ticks
 
-__all__ = ["PassagePlan", "PlannedFingerprints", "plan_from_index"]
+if TYPE_CHECKING:
+    from wkmp_ai.audio.decode import AudioDecoder
+
+__all__ = ["PassagePlan", "PlannedFingerprints", "index_plan", "plan_from_index", "unfit_warning"]
 
 
 @dataclass(frozen=True)
@@ -65,6 +73,27 @@ def plan_from_index(index: TrackIndex, sample_rate: int, duration_hint_s: float 
     ticks = [0, *(track.start_ticks for track in index.tracks[1:])]
     starts = [tick * sample_rate // TICKS_PER_SECOND for tick in ticks]
     return PassagePlan(index, tuple(starts), tuple(ticks))
+
+
+def index_plan(path: Path, audio: AudioDecoder, warnings: list[AnalysisWarning]) -> PassagePlan | None:
+    """The passages a rip's cue sheet, CUESHEET or chapters give (docs/cue.md); None: silences decide."""
+    found = find_track_index(path, chapters=audio.chapters())
+    for problem in found.problems:
+        warnings.append(AnalysisWarning(ErrorCode.CUE_SHEET_INVALID, f"cue sheet not used: {problem}"))
+    if found.index is None:
+        return None
+    plan = plan_from_index(found.index, audio.info.sample_rate, audio.info.duration_hint_s)
+    if isinstance(plan, str):
+        warnings.append(unfit_warning(found.index.source, plan))
+        return None
+    return plan
+
+
+def unfit_warning(source: str, why: str) -> AnalysisWarning:
+    name = "the chapters do" if source == "chapters" else "the cue sheet does"
+    return AnalysisWarning(
+        ErrorCode.CUE_SHEET_INVALID, f"{name} not fit the audio ({why}); passages were found from silences instead"
+    )
 
 
 class PlannedFingerprints(FingerprintScheduler):
