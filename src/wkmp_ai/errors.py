@@ -62,6 +62,7 @@ class ErrorCode(StrEnum):
     PATH_OUTSIDE_ROOT = "PATH_OUTSIDE_ROOT"
     SYMLINK_LOOP = "SYMLINK_LOOP"
     DIRECTORY_UNREADABLE = "DIRECTORY_UNREADABLE"
+    CUE_SHEET_INVALID = "CUE_SHEET_INVALID"  # a cue sheet or track index that cannot be used: silences decide
     # Critical: the session fails
     DATABASE_ERROR = "DATABASE_ERROR"
     DISK_FULL = "DISK_FULL"

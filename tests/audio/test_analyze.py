@@ -54,7 +54,18 @@ def test_result_is_small_picklable_and_shaped_for_the_cli(songs_path: Path) -> N
     assert len(blob) < 100_000
     assert pickle.loads(blob) == result
     line = json.loads(json.dumps(result.to_json(), allow_nan=False))
-    assert set(line) == {"path", "format", "codec", "sample_rate", "channels", "duration_s", "passages", "warnings"}
+    assert set(line) == {
+        "path",
+        "format",
+        "codec",
+        "sample_rate",
+        "channels",
+        "duration_s",
+        "passages",
+        "warnings",
+        "boundary_source",
+    }
+    assert line["boundary_source"] == "silence"  # no cue sheet beside it (docs/cue.md)
     assert (line["format"], line["sample_rate"], line["channels"], line["duration_s"]) == ("flac", SR, 2, 24.0)
     for passage in line["passages"]:
         assert set(passage) == PASSAGE_KEYS

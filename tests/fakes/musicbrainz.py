@@ -1,8 +1,12 @@
 """A fake MusicBrainz web service v2 (JSON), answering from a :class:`~tests.fakes.world.World`.
 
 Routes (https://musicbrainz.org/doc/MusicBrainz_API): ``/ws/2/release/{mbid}``,
-``/ws/2/recording/{mbid}``, ``/ws/2/work/{mbid}``, the browse ``/ws/2/recording?release=…`` and
-the searches ``/ws/2/release?query=…`` and ``/ws/2/recording?query=…`` (:mod:`tests.fakes.mbsearch`),
+``/ws/2/recording/{mbid}``, ``/ws/2/work/{mbid}``, the browse ``/ws/2/recording?release=…``,
+the searches ``/ws/2/release?query=…`` and ``/ws/2/recording?query=…`` (:mod:`tests.fakes.mbsearch`)
+and the Disc ID lookup ``/ws/2/discid/{discid}?toc=…`` (the disc with the releases whose media
+carry it, each medium listing its ``discs``; an unknown disc with a ``toc`` gets the fuzzy answer
+``{"release-count", "release-offset", "releases"}`` of the media with as many tracks, each within
+3 s of the TOC's length — the real server's tolerance is its own; without a ``toc``, 404),
 with the ``inc`` parameters the real one knows (``recordings``, ``artist-credits``,
 ``release-groups``, ``tags``, ``media``, ``releases``, ``work-rels``, ``recording-level-rels``,
 ``work-level-rels``) and its field names (``artist-credit``, ``media[].tracks[].recording``,
@@ -13,14 +17,47 @@ proper User-Agent. ``max_tracks_in_lookup`` cuts long track lists the way a big 
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import re
 from typing import Any
 
 from tests.fakes.mbsearch import QuerySyntaxError, search_page
 from tests.fakes.server import FakeService, Request, Response
-from tests.fakes.world import Artist, Recording, Release, Work, World
+from tests.fakes.world import Artist, Medium, Recording, Release, Work, World
 
-__all__ = ["FakeMusicBrainz"]
+__all__ = ["FakeMusicBrainz", "attach_disc_id", "medium_toc"]
+
+_DISCID = re.compile(r"^[A-Za-z0-9._]{27}-$")
+LEAD_IN = 150
+
+
+def medium_toc(medium: Medium) -> tuple[int, list[int]]:
+    """(lead-out, track offsets) in CD frames, lead-in included, of a CD pressed from these track lengths."""
+    offsets, at = [], LEAD_IN
+    for track in medium.tracks:
+        offsets.append(at)
+        at += round(track.length_ms * 75 / 1000)
+    return at, offsets
+
+
+def disc_id(first: int, last: int, lead_out: int, offsets: list[int]) -> str:
+    """libdiscid's algorithm, written here on its own so the fake checks the service's copy of it."""
+    sha = hashlib.sha1(usedforsecurity=False)
+    sha.update(b"%02X%02X" % (first, last))
+    for value in [lead_out, *offsets, *([0] * (99 - len(offsets)))]:
+        sha.update(b"%08X" % value)
+    return base64.b64encode(sha.digest()).decode().translate(str.maketrans("+/=", "._-"))
+
+
+def attach_disc_id(medium: Medium) -> str:
+    """Give ``medium`` the Disc ID of a CD with its track lengths, as a user submitting it would."""
+    lead_out, offsets = medium_toc(medium)
+    found = disc_id(1, len(offsets), lead_out, offsets)
+    if found not in medium.disc_ids:
+        medium.disc_ids.append(found)
+    return found
+
 
 _MBID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _PERFORMANCE = "a3005666-a872-32c3-ad06-98af558e99b0"
@@ -90,6 +127,8 @@ class FakeMusicBrainz(FakeService):
             return self._browse(request.query, inc)
         if len(parts) != 4:
             return Response.json({"error": "Not Found"}, status=404)
+        if entity == "discid":
+            return self._discid(parts[3], request.query, inc)
         mbid = parts[3].lower()
         if not _MBID.match(mbid):
             return Response.json({"error": "Invalid mbid."}, status=400)
@@ -264,6 +303,44 @@ class FakeMusicBrainz(FakeService):
                     tracks.append(t)
                 entry["tracks"] = tracks
             doc["media"].append(entry)
+        return doc
+
+    def _discid(self, discid: str, query: dict[str, str], inc: set[str]) -> Response:
+        if not _DISCID.match(discid):
+            return Response.json({"error": "Invalid discid."}, status=400)
+        known = [(rel, m) for rel in self.world.releases.values() for m in rel.media if discid in m.disc_ids]
+        if known:
+            medium = known[0][1]
+            lead_out, offsets = medium_toc(medium)
+            doc = {"id": discid, "sectors": lead_out, "offset-count": len(offsets), "offsets": offsets}
+            unique = {r.mbid: r for r, _ in known}
+            doc["releases"] = [self._with_discs(r, inc) for r in unique.values()]
+            return Response.json(doc)
+        toc = [int(x) for x in query.get("toc", "").split("+") if x.isdigit()]
+        if len(toc) < 4 or len(toc) != toc[1] - toc[0] + 4:
+            return Response.json({"error": "Not Found"}, status=404)
+        lead_out, offsets = toc[2], toc[3:]
+        lengths = [(b - a) / 75 for a, b in zip(offsets, [*offsets[1:], lead_out], strict=True)]
+        fuzzy = [
+            rel
+            for rel in self.world.releases.values()
+            if any(
+                len(m.tracks) == len(lengths)
+                and all(abs(t.length_ms / 1000 - n) <= 3 for t, n in zip(m.tracks, lengths, strict=True))
+                for m in rel.media
+            )
+        ]
+        releases = [self._with_discs(r, inc) for r in fuzzy]
+        return Response.json({"release-count": len(releases), "release-offset": 0, "releases": releases})
+
+    def _with_discs(self, rel: Release, inc: set[str]) -> dict[str, Any]:
+        doc = self.release_json(rel, inc)
+        for entry, medium in zip(doc["media"], rel.media, strict=True):
+            lead_out, offsets = medium_toc(medium)
+            entry["discs"] = [
+                {"id": d, "sectors": lead_out, "offset-count": len(offsets), "offsets": offsets}
+                for d in medium.disc_ids
+            ]
         return doc
 
     def _browse(self, query: dict[str, str], inc: set[str]) -> Response:

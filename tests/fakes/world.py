@@ -84,6 +84,7 @@ class Medium:
     position: int
     format: str
     tracks: list[Track]
+    disc_ids: list[str] = field(default_factory=list)  # MusicBrainz Disc IDs attached to this medium
 
 
 @dataclass

@@ -20,6 +20,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
+from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, index_plan, unfit_warning
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
 from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
 from wkmp_ai.errors import ErrorCode
@@ -81,7 +83,7 @@ def _channel_names(info: StreamInfo) -> list[str]:
 class _Pipeline:
     """Wires one decode to the analysers and relays the silence tracker's events."""
 
-    def __init__(self, audio: AudioDecoder, params: Mapping[str, Any], *, flavor: bool):
+    def __init__(self, audio: AudioDecoder, params: Mapping[str, Any], *, flavor: bool, plan: PassagePlan | None):
         info = audio.info
         self.audio = audio
         self.rate = info.sample_rate
@@ -94,7 +96,12 @@ class _Pipeline:
             min_silence=round(params["min_silence_duration_ms"] / 1000 * self.rate),
             hop=self.frames.hop,
         )
-        self.fingerprints = FingerprintScheduler(sample_rate=self.rate, min_passage=self.min_passage)
+        self.plan = plan
+        self.fingerprints = (
+            FingerprintScheduler(sample_rate=self.rate, min_passage=self.min_passage)
+            if plan is None
+            else PlannedFingerprints(sample_rate=self.rate, starts=plan.starts)
+        )
         self.flavor = None
         self.flavor_problem: str | None = None
         if flavor:
@@ -108,11 +115,15 @@ class _Pipeline:
 
     def run(self) -> None:
         self.fingerprints.begin()
+        for start in self.plan.starts if self.plan else ():
+            self._flavor("cut", start)
         for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
             loud, mono = self.frames.push(block.pcm)
             if block.final:
                 loud = np.concatenate([loud, self.frames.finish()])
             self._relay(self.tracker.update(loud))
+            if isinstance(self.fingerprints, PlannedFingerprints):
+                self.fingerprints.prepare(block.start + block.frames)
             # The 11025 Hz stream is made only where a fingerprint may need it (or flavor, everywhere).
             if self.flavor is not None or self._fingerprint_may_need_audio():
                 index, fp_pcm = self.audio.fingerprint_samples(block)
@@ -143,6 +154,9 @@ class _Pipeline:
         )
 
     def _relay(self, boundaries: list[int]) -> None:
+        if self.plan is not None:  # the boundaries are known: everything decoded so far is final
+            self._flavor("safe", self.frames.total_samples)
+            return
         onset = self.tracker.onset
         if onset is not None and not self._onset_sent:
             self._onset_sent = True
@@ -159,26 +173,40 @@ class _Pipeline:
         self._flavor("safe", safe if undecided is None else min(safe, undecided))
 
 
-def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = True) -> FileAnalysis:
+def analyze_file(
+    path: Path | str, params: Mapping[str, Any], *, flavor: bool = True, use_index: bool = True
+) -> FileAnalysis:
     """Decode ``path`` once and return its passages with lead-in/out, fingerprints and flavor.
 
-    Raises :class:`~wkmp_ai.errors.IngestError` (``DECODE_ERROR`` or ``FILE_UNREADABLE``) when the
-    file yields no audio. A decoding error after some audio is a ``PARTIAL_DECODE`` warning.
+    Passage boundaries come from the rip's own track index when it has one (``use_index``), else
+    from silences. Raises :class:`~wkmp_ai.errors.IngestError` (``DECODE_ERROR`` or
+    ``FILE_UNREADABLE``) when the file yields no audio. A decoding error after some audio is a
+    ``PARTIAL_DECODE`` warning.
     """
     params = effective_parameters(params)
     path = Path(path)
     analyzed_at = _now()
+    warnings: list[AnalysisWarning] = []
     with open_audio(path) as audio:
-        pipeline = _Pipeline(audio, params, flavor=flavor)
+        plan = index_plan(path, audio, warnings) if use_index else None
+        pipeline = _Pipeline(audio, params, flavor=flavor, plan=plan)
         pipeline.run()
         info = audio.info
         problems = audio.problems
     env = pipeline.frames.envelopes()
     total = env.total_samples
     rate = info.sample_rate
-    segmentation = pipeline.tracker.segmentation(total, min_passage=pipeline.min_passage)
+    if plan is not None and (why := plan.fits(total, rate)) is not None:
+        # The declared length fitted, the decoded one does not (a truncated file): decode again.
+        again = analyze_file(path, params, flavor=flavor, use_index=False)
+        return replace(again, warnings=(unfit_warning(plan.source, why), *again.warnings))
+    if plan is not None:
+        segmentation = plan.segmentation(total, pipeline.tracker.silences)
+        exact_ticks: list[tuple[int, int]] | None = plan.ticks(total, rate)
+    else:
+        segmentation = pipeline.tracker.segmentation(total, min_passage=pipeline.min_passage)
+        exact_ticks = None
     fingerprints = pipeline.fingerprints.results(list(segmentation.passages), silent=segmentation.all_silent)
-    warnings: list[AnalysisWarning] = []
     if problems:
         warnings.append(AnalysisWarning(ErrorCode.PARTIAL_DECODE, f"damaged audio: {problems.describe()}"))
     passages = []
@@ -202,7 +230,12 @@ def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = 
             params, amplitude, fp, flavor_result, analyzed_at, index=index, count=count, env_hop_s=env.hop_s
         )
         meta["segmentation"]["candidates"] = len(segmentation.candidates)
-        passages.append(_passage(start / rate, end / rate, amplitude, fp, flavor_result, meta))
+        meta["segmentation"]["boundary_source"] = plan.source if plan else "silence"
+        if plan is not None:
+            meta["segmentation"]["track_number"] = plan.index.tracks[index].number
+            meta["segmentation"]["index_origin"] = plan.index.origin
+        ticks = exact_ticks[index] if exact_ticks else None
+        passages.append(_passage(start / rate, end / rate, amplitude, fp, flavor_result, meta, ticks=ticks))
     return FileAnalysis(
         path=str(path),
         format=info.format,
@@ -212,6 +245,7 @@ def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = 
         duration_s=total / rate,
         passages=tuple(passages),
         warnings=tuple(warnings),
+        track_index=plan.index if plan else None,
     )
 
 
@@ -222,8 +256,10 @@ def _passage(
     fp: FingerprintResult,
     flavor: dict[str, Any] | None,
     meta: dict[str, Any],
+    *,
+    ticks: tuple[int, int] | None = None,
 ) -> PassageAnalysis:
-    start_ticks, end_ticks = seconds_to_ticks(start_s), seconds_to_ticks(end_s)
+    start_ticks, end_ticks = ticks or (seconds_to_ticks(start_s), seconds_to_ticks(end_s))
     lead_in_ticks, lead_out_ticks = lead_ticks(start_ticks, end_ticks, amplitude.lead_in_s, amplitude.lead_out_s)
     return PassageAnalysis(
         start_s=start_s,

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
 
@@ -45,11 +46,13 @@ from wkmp_ai.audio.damage import (
 )
 from wkmp_ai.audio.fpstream import FINGERPRINT_RATE, FingerprintFeed
 from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.ticks import TICKS_PER_SECOND
 
 __all__ = ["FINGERPRINT_RATE", "AudioDecoder", "Block", "DecodeProblems", "StreamInfo", "open_audio"]
 
 log = logging.getLogger(__name__)
 
+MAX_CHAPTERS = 999  # more chapters than this are not tracks
 DEFAULT_BLOCK_FRAMES = 1 << 16
 # After this many undecodable packets the rest of the file is given up on.
 MAX_BAD_PACKETS = 100
@@ -200,6 +203,20 @@ class AudioDecoder:
     @property
     def duration_s(self) -> float:
         return self.frames_decoded / self.info.sample_rate
+
+    def chapters(self) -> list[tuple[int, str | None]]:
+        """The container's chapters (MP4, Matroska) as (start in ticks, title); [] when it has none."""
+        try:
+            found = self._container.chapters()
+        except (av.FFmpegError, AttributeError, ValueError):
+            return []
+        out = []
+        for chapter in found[:MAX_CHAPTERS]:
+            start, base = chapter.get("start"), chapter.get("time_base")
+            if isinstance(start, int) and base:
+                title = (chapter.get("metadata") or {}).get("title")
+                out.append((int(Fraction(start) * base * TICKS_PER_SECOND), title))
+        return out
 
     def _frames(self) -> Iterator[av.AudioFrame]:
         """Decoded frames; a bad packet is skipped and counted rather than ending the file."""

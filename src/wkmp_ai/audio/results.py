@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.scan.trackindex import TrackIndex
 from wkmp_ai.ticks import seconds_to_ticks
 
 __all__ = ["AmplitudeAnalysis", "AnalysisWarning", "FileAnalysis", "PassageAnalysis", "lead_ticks"]
@@ -92,9 +93,11 @@ class FileAnalysis:
     duration_s: float
     passages: tuple[PassageAnalysis, ...]
     warnings: tuple[AnalysisWarning, ...]
+    track_index: TrackIndex | None = None  # the rip's index the passages follow (docs/cue.md); None: silences
 
     def to_json(self) -> dict[str, Any]:
         return {
+            "boundary_source": self.track_index.source if self.track_index else "silence",
             "path": self.path,
             "format": self.format,
             "codec": self.codec,

@@ -89,6 +89,19 @@ def forget_others(conn: sqlite3.Connection, paths: Sequence[str]) -> None:
     conn.executemany("DELETE FROM wkmp_ai_scan_others WHERE path = ?", [(p,) for p in paths])
 
 
+def reanalyse_beside_cue_sheets(conn: sqlite3.Connection, cue_paths: Iterable[str]) -> None:
+    """A cue sheet appeared, changed or went: the audio files in its folder are analysed again
+    (their passages follow the sheet, docs/cue.md). Forgetting their import state is enough."""
+    folders = {p.rpartition("/")[0] for p in cue_paths}
+    for folder in folders:
+        prefix = f"{folder}/" if folder else ""
+        conn.execute(
+            """DELETE FROM wkmp_ai_import_state WHERE file_id IN (
+                 SELECT guid FROM files WHERE substr(path, 1, ?) = ? AND instr(substr(path, ?), '/') = 0)""",
+            (len(prefix), prefix, len(prefix) + 1),
+        )
+
+
 @dataclass(frozen=True)
 class FileRecord:
     """What the scanner writes for one file (new, changed or moved)."""

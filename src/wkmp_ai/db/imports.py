@@ -122,15 +122,21 @@ def write_file_analysis(
     text: PassageText,
     *,
     create_album_passage: bool = False,
+    texts: Sequence[PassageText] | None = None,
 ) -> list[str]:
     """Replace the file's passages with the analysis' ones and mark the file analysed.
 
+    ``texts`` gives each passage its own title/artist/album (a rip's track index, docs/cue.md);
+    otherwise a file of several passages titles them "Title (1/3)" …
     Returns the new passage guids in order (the whole-file album passage, if made, last).
     """
     conn.execute("DELETE FROM passages WHERE file_id = ?", (item.file_id,))
     many = len(analysis.passages) > 1
     rows = []
     for index, passage in enumerate(analysis.passages, start=1):
+        if texts is not None and len(texts) == len(analysis.passages):
+            rows.append(_passage_row(item.file_id, passage, texts[index - 1]))
+            continue
         title = f"{text.title} ({index}/{len(analysis.passages)})" if many and text.title else text.title
         rows.append(_passage_row(item.file_id, passage, PassageText(title, text.artist, text.album)))
     if many and create_album_passage:

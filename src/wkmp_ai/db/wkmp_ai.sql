@@ -67,7 +67,7 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_identify_passages (
   file_id TEXT NOT NULL REFERENCES files(guid) ON DELETE CASCADE,
   status TEXT NOT NULL,
   recording_mbid TEXT, release_mbid TEXT,
-  method TEXT,                      -- tags | acoustid | release-tags/-order/-title | tag_search | name_search
+  method TEXT,                      -- tags | acoustid | release-tags/-order/-title | tag_search | name_search | disc_id
   score REAL,                       -- AcoustID score, or the confidence of a tag/name search
   flavor_source TEXT,               -- acousticbrainz | essentia (local flavor kept) | NULL
   flavor_pending INTEGER NOT NULL DEFAULT 0,   -- AcousticBrainz could not be asked yet
@@ -93,6 +93,7 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_service_misses (
   PRIMARY KEY (service, key));
 -- MusicBrainz search answers (trimmed results, MusicBrainz field names), keyed by
 -- "<entity>:<limit>:<Lucene query>"; results '[]' is a search that found nothing (kept 30 days).
+-- Disc ID lookups are kept here too, keyed "discid:<Disc ID>:<toc>" (docs/cue.md).
 CREATE TABLE IF NOT EXISTS wkmp_ai_search_cache (
   query TEXT PRIMARY KEY, results TEXT NOT NULL,
   cached_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP);

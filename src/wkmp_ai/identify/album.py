@@ -1,5 +1,7 @@
 """Identifying one album group, spending as few requests as the evidence allows.
 
+0. A whole-disc rip's MusicBrainz Disc ID (its cue sheet's table of contents) names its release
+   in one request when one release fits (:mod:`wkmp_ai.identify.bydisc`).
 1. Releases named in the tags (``musicbrainz_release_id``) are fetched first: one request, and
    every passage it accounts for needs no AcoustID lookup at all.
 2. Remaining passages without a recording MBID in their tags are looked up in AcoustID (batched
@@ -30,6 +32,7 @@ from wkmp_ai.config import resolve_inside_root
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.identify.acousticbrainz import flavor_vector
 from wkmp_ai.identify.acoustid import request_duration
+from wkmp_ai.identify.bydisc import identify_by_disc
 from wkmp_ai.identify.coverart import ImageRefused, image_size, save_resized
 from wkmp_ai.identify.evidence import ReleaseDoc
 from wkmp_ai.identify.http import Rejected, ServiceError
@@ -122,6 +125,7 @@ class AlbumRun:
         return self._result()
 
     async def _identify(self) -> None:
+        await identify_by_disc(self)  # a whole-disc rip's Disc ID may name the release at once
         for mbid in self.tag_releases:
             if not self.open() or self.musicbrainz_down:
                 break

@@ -25,6 +25,7 @@ from wkmp_ai.identify.records import ArtistCredit, RecordingInfo, WorkInfo
 
 __all__ = [
     "BROWSE_PAGE",
+    "DISCID_INC",
     "RECORDING_INC",
     "RELEASE_INC",
     "MusicBrainzClient",
@@ -39,6 +40,7 @@ __all__ = [
 
 RELEASE_INC = "recordings+artist-credits+work-rels+recording-level-rels+work-level-rels+release-groups+tags"
 RECORDING_INC = "artist-credits+releases+media+work-rels+tags"
+DISCID_INC = "recordings+artist-credits+release-groups"
 BROWSE_INC = "artist-credits+work-rels"
 BROWSE_PAGE = 100  # the largest page MusicBrainz serves
 MAX_TAGS = 10
@@ -328,6 +330,12 @@ class MusicBrainzClient:
         if not doc.get("id"):
             raise Transient("recording document without id")
         return doc
+
+    async def discid(self, disc_id: str, toc: str) -> dict[str, Any]:
+        """The releases a CD's Disc ID is on; with ``toc``, MusicBrainz also offers releases whose
+        track lengths match when it does not know the Disc ID (a fuzzy lookup, docs/cue.md)."""
+        params = {"inc": DISCID_INC, "toc": toc, "fmt": "json"}
+        return await self.http.get_json(f"/ws/2/discid/{disc_id}", params, parse=_object)
 
     async def search(self, entity: str, query: str, limit: int) -> dict[str, Any]:
         """One page of a search (``entity``: release or recording), best results first."""

@@ -85,6 +85,10 @@ class PassageToIdentify:
     duration_s: float
     start_ticks: int
     end_ticks: int
+    # From the rip's track index (docs/cue.md), when the file has one: the track's own tags.
+    title: str | None = None
+    artist: str | None = None
+    track_number: int | None = None
 
 
 @dataclass(frozen=True)
@@ -95,6 +99,8 @@ class FileToIdentify:
     tags: FileTags
     passages: tuple[PassageToIdentify, ...]
     has_folder_art: bool = False
+    disc_id: str | None = None  # MusicBrainz Disc ID of a whole-disc rip's index, and its TOC (docs/cue.md)
+    disc_toc: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), separators=(",", ":"), sort_keys=True)
@@ -113,6 +119,8 @@ class FileToIdentify:
             tags=FileTags(**{k: v for k, v in tags.items() if k in known}),
             passages=tuple(PassageToIdentify(**p) for p in doc["passages"]),
             has_folder_art=bool(doc.get("has_folder_art", False)),
+            disc_id=doc.get("disc_id"),
+            disc_toc=doc.get("disc_toc"),
         )
 
 

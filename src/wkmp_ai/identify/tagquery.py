@@ -105,7 +105,9 @@ def describe_group(works: Sequence[PassageWork], album_tag: str | None) -> Album
                 )
             )
         elif one_split_file:  # a side or a whole album in one file: the passages in order
-            items.append(TrackQuery(ref, None, tags.artist, w.index + 1, tags.disc_number, w.passage.duration_s))
+            p = w.passage  # a rip's cue sheet names each track (docs/cue.md)
+            track = p.track_number or w.index + 1
+            items.append(TrackQuery(ref, p.title, p.artist or tags.artist, track, tags.disc_number, p.duration_s))
     tags_of = [w.file.tags for w in works]
     album = album_tag or _majority(t.album for t in tags_of)
     album_from_names = False

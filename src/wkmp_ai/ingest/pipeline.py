@@ -47,6 +47,7 @@ from wkmp_ai.identify.records import (
     group_key,
 )
 from wkmp_ai.ingest.manager import SessionManager
+from wkmp_ai.ingest.ripindex import disc_toc, passage_texts, tracks_of
 from wkmp_ai.ingest.session import ImportSession, State
 from wkmp_ai.ingest.tasks import analyse_file
 from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
@@ -333,8 +334,9 @@ class _ImportRun:
         create_album = bool(self.params.get("create_album_passage"))
 
         def write(conn: Any) -> FileToIdentify:
+            text = q.PassageText(title, artist, album)
             ids = q.write_file_analysis(
-                conn, item, analysis, q.PassageText(title, artist, album), create_album_passage=create_album
+                conn, item, analysis, text, create_album_passage=create_album, texts=passage_texts(analysis, text)
             )
             file_queries.attach_art(conn, item.file_id, passage_ids=ids)
             request = _request(item, folder, tags, analysis, ids, has_art=bool(scanned and scanned.art_path))
@@ -464,6 +466,7 @@ def _analysis_failure(exc: BaseException) -> tuple[ErrorCode, str]:
 def _request(
     item: q.WorkItem, folder: str, tags: Tags, analysis: FileAnalysis, passage_ids: list[str], *, has_art: bool
 ) -> FileToIdentify:
+    tracks = tracks_of(analysis) or [None] * len(analysis.passages)
     passages = tuple(
         PassageToIdentify(
             passage_id=pid,
@@ -471,14 +474,18 @@ def _request(
             duration_s=p.end_s - p.start_s,
             start_ticks=p.start_ticks,
             end_ticks=p.end_ticks,
+            title=track.title if track else None,
+            artist=track.performer if track else None,
+            track_number=track.number if track else None,
         )
-        for pid, p in zip(passage_ids, analysis.passages, strict=False)
+        for pid, p, track in zip(passage_ids, analysis.passages, tracks, strict=False)
     )
+    rip = analysis.track_index  # a cue sheet's disc title and performer stand in for missing tags
     file_tags = FileTags(
         title=tags.title,
         artist=tags.artist,
-        album=tags.album,
-        album_artist=tags.album_artist,
+        album=tags.album or (rip.album if rip else None),
+        album_artist=tags.album_artist or (rip.performer if rip else None),
         track_number=tags.track_number,
         track_total=tags.track_total,
         disc_number=tags.disc_number,
@@ -490,4 +497,14 @@ def _request(
         musicbrainz_artist_ids=tags.musicbrainz_artist_ids,
         musicbrainz_album_artist_ids=(tags.musicbrainz_albumartist_id,) if tags.musicbrainz_albumartist_id else (),
     )
-    return FileToIdentify(item.file_id, item.rel_path, folder, file_tags, passages, has_folder_art=has_art)
+    disc = disc_toc(analysis)
+    return FileToIdentify(
+        item.file_id,
+        item.rel_path,
+        folder,
+        file_tags,
+        passages,
+        has_folder_art=has_art,
+        disc_id=disc.disc_id if disc else None,
+        disc_toc=disc.toc_string if disc else None,
+    )

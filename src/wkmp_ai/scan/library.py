@@ -242,6 +242,10 @@ class _Sync:
             with self.db.write() as conn:
                 q.save_others(conn, fresh[start : start + 1000])
                 q.forget_others(conn, stale[start : start + 1000])
+        cues = [p for p in [*(f[0] for f in fresh), *stale] if p.lower().endswith(".cue")]
+        if cues:
+            with self.db.write() as conn:
+                q.reanalyse_beside_cue_sheets(conn, cues)
 
     def _keep(self, row: q.KnownFile, found: DiscoveredFile, status: str) -> None:
         self.counts["unchanged"] += 1
