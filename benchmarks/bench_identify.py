@@ -43,11 +43,12 @@ from tests.fakes.tagging import UNTAGGED, build_search_library
 
 from wkmp_ai.config import Settings, load_settings
 from wkmp_ai.db import Database, open_database
-from wkmp_ai.identify import Identifier, group_files, identify_and_write, make_limiters
+from wkmp_ai.identify import Identifier, identify_and_write, make_limiters
 from wkmp_ai.identify.acoustid import LOOKUP_META, request_duration
 from wkmp_ai.identify.http import ServiceClient
 from wkmp_ai.identify.musicbrainz import RECORDING_INC
 from wkmp_ai.identify.ratelimit import RateLimiter
+from wkmp_ai.records.identify import group_files
 
 SERVICES = ("acoustid", "musicbrainz", "acousticbrainz", "coverart")
 

@@ -12,9 +12,9 @@ from tests.audio.conftest import THREE_SONGS_PASSAGES, three_songs
 from tests.synth import FORMATS, concat, music_like, noise, silence, tone, write_audio
 from wkmp_ai import params as P
 from wkmp_ai.audio.analyze import analyze_file
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.audio.silence import SilenceRun, group_starts, quiet_edges, segment
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.analysis import FileAnalysis
 from wkmp_ai.ticks import seconds_to_ticks
 
 # (format, sample rate, channels): every bit depth, rate and channel layout the issue names.

@@ -13,16 +13,9 @@ from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import (
-    AlbumIdentification,
-    FileTags,
-    FileToIdentify,
-    Identifier,
-    PassageToIdentify,
-    group_files,
-    identify_and_write,
-)
+from wkmp_ai.identify import Identifier, identify_and_write
 from wkmp_ai.identify.cache import CacheTTL
+from wkmp_ai.records.identify import AlbumIdentification, FileTags, FileToIdentify, PassageToIdentify, group_files
 from wkmp_ai.ticks import seconds_to_ticks
 
 

@@ -19,7 +19,8 @@ from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import AlbumIdentification, Identifier, group_files, identify_and_write, refresh_flavors
+from wkmp_ai.identify import Identifier, identify_and_write, refresh_flavors
+from wkmp_ai.records.identify import AlbumIdentification, group_files
 
 FAULTS = [
     "refused",

@@ -16,7 +16,8 @@ from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
 from wkmp_ai.db.identify import load_pending, write_identification
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import Identifier, group_files, identify_and_write, identify_pending
+from wkmp_ai.identify import Identifier, identify_and_write, identify_pending
+from wkmp_ai.records.identify import group_files
 
 
 def offline(settings: Settings) -> Settings:

@@ -18,10 +18,11 @@ from tests.fakes.tagging import build_search_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings, load_settings
 from wkmp_ai.db import Database
-from wkmp_ai.identify import Identifier, RetryPolicy, group_files, identify_and_write, make_limiters
+from wkmp_ai.identify import Identifier, RetryPolicy, identify_and_write, make_limiters
 from wkmp_ai.identify.http import ServiceClient, ServiceError
 from wkmp_ai.identify.identifier import MARGIN_S
 from wkmp_ai.identify.ratelimit import RateLimiter
+from wkmp_ai.records.identify import group_files
 
 
 async def test_real_rates_keep_musicbrainz_a_second_apart_without_503s(settings: Settings, db: Database) -> None:

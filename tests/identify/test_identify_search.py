@@ -23,17 +23,9 @@ from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
 from wkmp_ai.db.candidates import release_candidates
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import (
-    AlbumIdentification,
-    FileTags,
-    FileToIdentify,
-    Identifier,
-    PassageToIdentify,
-    group_files,
-    identify_and_write,
-    identify_pending,
-)
+from wkmp_ai.identify import Identifier, identify_and_write, identify_pending
 from wkmp_ai.identify.tagdistance import ACCEPT, ACCEPT_NAMES
+from wkmp_ai.records.identify import AlbumIdentification, FileTags, FileToIdentify, PassageToIdentify, group_files
 from wkmp_ai.ticks import seconds_to_ticks
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from wkmp_ai.records.scan import Tags
 from wkmp_ai.scan.names import NameHints, display_metadata, name_hints, parse_file_name
-from wkmp_ai.scan.tags import Tags
 
 NO_TAGS = Tags()
 

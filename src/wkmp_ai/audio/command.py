@@ -1,7 +1,7 @@
 """``wkmp-ai analyze FILE...``: analyse files one after another in this process, without identification.
 
 With ``--json`` each file gives one JSON object on its own line (the shape of
-:meth:`~wkmp_ai.audio.results.FileAnalysis.to_json`); a file that cannot be analysed gives
+:meth:`~wkmp_ai.records.analysis.FileAnalysis.to_json`); a file that cannot be analysed gives
 ``{"path", ..., "error_code", "error_message"}`` and the others go on. The exit code is 2 when any
 file failed, else 0. The parameters come from the root folder's ``wkmp.db`` when it exists
 (read-only: this command never writes), else the defaults.
@@ -17,9 +17,9 @@ from typing import Any, TextIO
 
 from wkmp_ai import params as P
 from wkmp_ai.audio.analyze import analyze_file
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.config import Settings
 from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.records.analysis import FileAnalysis
 
 __all__ = ["error_line", "load_parameters", "run_analyze"]
 

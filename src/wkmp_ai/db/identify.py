@@ -22,7 +22,7 @@ from dataclasses import replace
 from typing import Any
 
 from wkmp_ai.db.candidates import write_candidates
-from wkmp_ai.identify.records import (
+from wkmp_ai.records.identify import (
     AlbumIdentification,
     ArtImage,
     CacheWrites,

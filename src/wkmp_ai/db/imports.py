@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wkmp_ai.audio.results import FileAnalysis, PassageAnalysis
 from wkmp_ai.db.files import attach_art
-from wkmp_ai.identify.records import AlbumIdentification, PassageStatus
+from wkmp_ai.records.analysis import FileAnalysis, PassageAnalysis
+from wkmp_ai.records.identify import AlbumIdentification, PassageStatus
 
 __all__ = [
     "PassageText",

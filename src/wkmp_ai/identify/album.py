@@ -35,7 +35,8 @@ from wkmp_ai.identify.evidence import ReleaseDoc
 from wkmp_ai.identify.http import Rejected, ServiceError
 from wkmp_ai.identify.matching import PassageWork, Resolution, map_to_release, score_releases
 from wkmp_ai.identify.musicbrainz import is_mbid, parse_recording, recording_evidence
-from wkmp_ai.identify.records import (
+from wkmp_ai.identify.tagsearch import TagSearch
+from wkmp_ai.records.identify import (
     AlbumGroup,
     AlbumIdentification,
     ArtImage,
@@ -45,7 +46,6 @@ from wkmp_ai.identify.records import (
     PassageStatus,
     ReleaseInfo,
 )
-from wkmp_ai.identify.tagsearch import TagSearch
 
 if TYPE_CHECKING:
     from wkmp_ai.identify.identifier import Identifier

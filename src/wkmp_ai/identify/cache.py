@@ -23,7 +23,7 @@ from wkmp_ai.db.connection import Database
 from wkmp_ai.identify.acoustid import candidates_from_json, candidates_to_json
 from wkmp_ai.identify.coverart import CaaImage, listing_from_json, listing_to_json
 from wkmp_ai.identify.evidence import AcoustIDCandidate
-from wkmp_ai.identify.records import CacheWrites
+from wkmp_ai.records.identify import CacheWrites
 
 __all__ = ["MISS", "CacheTTL", "IdentifyCache"]
 

@@ -45,7 +45,7 @@ from wkmp_ai.identify.musicbrainz import (
     trim_release,
 )
 from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
-from wkmp_ai.identify.records import AlbumGroup, AlbumIdentification, CacheWrites, IdentifyWarning
+from wkmp_ai.records.identify import AlbumGroup, AlbumIdentification, CacheWrites, IdentifyWarning
 
 __all__ = ["MARGIN_S", "SERVICES", "Identifier", "IdentifyOptions"]
 

@@ -21,7 +21,7 @@ from typing import Any
 
 from wkmp_ai.identify.evidence import ReleaseDoc, ReleaseEvidence, TrackDoc
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
-from wkmp_ai.identify.records import ArtistCredit, RecordingInfo, WorkInfo
+from wkmp_ai.records.identify import ArtistCredit, RecordingInfo, WorkInfo
 
 __all__ = [
     "BROWSE_PAGE",

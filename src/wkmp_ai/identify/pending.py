@@ -21,7 +21,7 @@ from wkmp_ai.db.connection import Database
 from wkmp_ai.identify.acousticbrainz import flavor_vector
 from wkmp_ai.identify.identifier import Identifier, IdentifyOptions
 from wkmp_ai.identify.ratelimit import RateLimiter
-from wkmp_ai.identify.records import (
+from wkmp_ai.records.identify import (
     AlbumGroup,
     AlbumIdentification,
     IdentifyWarning,

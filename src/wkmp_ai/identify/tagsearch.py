@@ -36,7 +36,6 @@ from wkmp_ai.identify.mbsearch import (
     parse_release_search,
 )
 from wkmp_ai.identify.musicbrainz import parse_recording
-from wkmp_ai.identify.records import CandidateRelease, FileCandidates, IdentifyWarning, ReleaseInfo
 from wkmp_ai.identify.tagdistance import (
     ACCEPT,
     ACCEPT_NAMES,
@@ -48,6 +47,7 @@ from wkmp_ai.identify.tagdistance import (
     search_bound,
 )
 from wkmp_ai.identify.tagquery import AlbumQuery, describe_group, loose_release_query, recording_query, release_query
+from wkmp_ai.records.identify import CandidateRelease, FileCandidates, IdentifyWarning, ReleaseInfo
 
 if TYPE_CHECKING:
     from wkmp_ai.identify.album import AlbumRun

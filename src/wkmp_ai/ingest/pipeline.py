@@ -28,7 +28,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.config import Settings
 from wkmp_ai.db import files as file_queries
 from wkmp_ai.db import identify as identify_queries
@@ -37,7 +36,12 @@ from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode, IngestError, Severity
 from wkmp_ai.identify.identifier import Identifier, IdentifyOptions, make_limiters
 from wkmp_ai.identify.pending import identify_and_write
-from wkmp_ai.identify.records import (
+from wkmp_ai.ingest.manager import SessionManager
+from wkmp_ai.ingest.session import ImportSession, State
+from wkmp_ai.ingest.tasks import analyse_file
+from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
+from wkmp_ai.records.analysis import FileAnalysis
+from wkmp_ai.records.identify import (
     AlbumIdentification,
     FileTags,
     FileToIdentify,
@@ -45,13 +49,9 @@ from wkmp_ai.identify.records import (
     group_files,
     group_key,
 )
-from wkmp_ai.ingest.manager import SessionManager
-from wkmp_ai.ingest.session import ImportSession, State
-from wkmp_ai.ingest.tasks import analyse_file
-from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
+from wkmp_ai.records.scan import Tags
 from wkmp_ai.scan.library import ScanProgress, sync_library
 from wkmp_ai.scan.names import display_metadata
-from wkmp_ai.scan.tags import Tags
 
 __all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_count"]
 

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from wkmp_ai.audio.results import FileAnalysis
+    from wkmp_ai.records.analysis import FileAnalysis
 
 __all__ = ["analyse_file"]
 

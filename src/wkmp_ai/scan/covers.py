@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.records.scan import DiscoveredFile, ScanWarning
 from wkmp_ai.scan.art import PreparedArt, find_folder_image, prepare_image, save_beside
-from wkmp_ai.scan.model import DiscoveredFile, ScanWarning
 from wkmp_ai.scan.walk import relative_to_root
 
 __all__ = ["ArtChoice", "CoverPlanner"]

@@ -21,8 +21,8 @@ from collections.abc import Iterator, Mapping
 from concurrent.futures import Executor, Future
 
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.scan import DiscoveredFile, Discovery, OtherFile, ScanWarning
 from wkmp_ai.scan.formats import sniff_file, sniff_names
-from wkmp_ai.scan.model import DiscoveredFile, Discovery, OtherFile, ScanWarning
 from wkmp_ai.scan.pool import default_workers, process_pool
 from wkmp_ai.scan.walk import Walk
 

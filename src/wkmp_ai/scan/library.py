@@ -31,13 +31,13 @@ from pathlib import Path
 from wkmp_ai.db import files as q
 from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.scan import DiscoveredFile, Discovery, ScanWarning, Tags
 from wkmp_ai.scan.covers import ArtChoice, CoverPlanner
 from wkmp_ai.scan.discover import discover
 from wkmp_ai.scan.hashing import sha256_file
-from wkmp_ai.scan.model import DiscoveredFile, Discovery, ScanWarning
 from wkmp_ai.scan.notaudio import named_like_audio, not_audio_message
 from wkmp_ai.scan.pool import process_pool
-from wkmp_ai.scan.tags import Tags, read_tags_and_picture
+from wkmp_ai.scan.tags import read_tags_and_picture
 from wkmp_ai.scan.walk import relative_to_root
 
 __all__ = ["BATCH", "LibraryFile", "ScanProgress", "ScanReport", "sync_library"]

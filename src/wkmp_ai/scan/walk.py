@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from wkmp_ai.config import DB_FILENAME
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.model import ScanWarning
+from wkmp_ai.records.scan import ScanWarning
 
 __all__ = ["SKIPPED_FOLDERS", "Folder", "Walk", "relative_to_root"]
 
