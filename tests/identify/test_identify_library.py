@@ -19,9 +19,12 @@ from tests.fakes.seed import LOCAL_FLAVOR, Seeded, seed_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import Identifier, identify_and_write
+from wkmp_ai.identify import Identifier
 from wkmp_ai.identify.acousticbrainz import flavor_vector
+from wkmp_ai.ingest.identify import identify_and_write
+from wkmp_ai.ingest.writer import Writer
 from wkmp_ai.records.identify import AlbumIdentification, group_files
 
 TABLES = (
@@ -46,8 +49,8 @@ def table_counts(db: Database) -> dict[str, int]:
 
 
 async def run_import(settings: Settings, db: Database, seeded: Seeded) -> tuple[list[AlbumIdentification], Identifier]:
-    async with Identifier(settings, db, fast_options()) as ident:
-        results = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(settings, CacheReads(db), fast_options()) as ident:
+        results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
     return results, ident
 
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
@@ -34,13 +34,13 @@ from wkmp_ai.records.identify import (
 )
 
 __all__ = [
+    "cached_musicbrainz",
     "get_acousticbrainz",
     "get_acoustid",
     "get_coverart",
     "get_miss",
     "get_musicbrainz",
     "get_search",
-    "has_musicbrainz",
     "load_flavor_pending",
     "load_pending",
     "passage_state",
@@ -84,9 +84,17 @@ def get_musicbrainz(conn: sqlite3.Connection, mbid: str) -> tuple[str, str] | No
     return None if row is None else (str(row[0]), str(row[1]))
 
 
-def has_musicbrainz(conn: sqlite3.Connection, mbid: str, entity_type: str) -> bool:
-    row = conn.execute("SELECT 1 FROM musicbrainz_cache WHERE mbid = ? AND entity_type = ?", (mbid, entity_type))
-    return row.fetchone() is not None
+def cached_musicbrainz(conn: sqlite3.Connection, mbids: Sequence[str], entity_type: str) -> set[str]:
+    """Which of ``mbids`` have a cached document of this type (one query per 500)."""
+    found: set[str] = set()
+    for start in range(0, len(mbids), 500):
+        chunk = mbids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT mbid FROM musicbrainz_cache WHERE entity_type = ? AND mbid IN ({marks})", (entity_type, *chunk)
+        )
+        found.update(str(row[0]) for row in rows)
+    return found
 
 
 def get_acousticbrainz(conn: sqlite3.Connection, recording_mbid: str) -> str | None:

@@ -4,17 +4,16 @@
 ``{"images":[{"types":["Front"],"front":true,"back":false,"image":url,"thumbnails":{"1200":url,
 "large":url,…}}],"release":…}``; 404 means there is none. The 1200 px thumbnail is fetched when
 there is one (less to download than the original; still more than the 1024 px we keep), else the
-original. Images are resized to fit 1024 × 1024 with Lanczos and saved as JPEG next to the album:
-``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An existing file is reused, never fetched
-again. Downloaded bytes are untrusted: anything Pillow cannot decode, or larger than the limits,
-is refused.
+original. Images are resized to fit 1024 × 1024 with Lanczos and handed back as JPEG bytes; the
+import writes them next to the album: ``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An
+existing file is reused, never fetched again. Downloaded bytes are untrusted: anything Pillow
+cannot decode, or larger than the limits, is refused.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +23,7 @@ from PIL import Image
 
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
 
-__all__ = ["CaaImage", "CoverArtClient", "ImageRefused", "listing_from_json", "listing_to_json", "save_resized"]
+__all__ = ["CaaImage", "CoverArtClient", "ImageRefused", "listing_from_json", "listing_to_json", "resize_to_jpeg"]
 
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
 MAX_IMAGE_PIXELS = 80_000_000
@@ -80,8 +79,8 @@ def _image_bytes(response: Any) -> bytes:
     return data
 
 
-def save_resized(data: bytes, dest: Path, *, max_px: int = 1024) -> tuple[int, int]:
-    """Decode, fit into ``max_px`` × ``max_px`` (Lanczos), save as JPEG atomically; return (w, h)."""
+def resize_to_jpeg(data: bytes, *, max_px: int = 1024) -> tuple[bytes, int, int]:
+    """Decode, fit into ``max_px`` × ``max_px`` (Lanczos, never enlarged); return (JPEG, width, height)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -95,11 +94,9 @@ def save_resized(data: bytes, dest: Path, *, max_px: int = 1024) -> tuple[int, i
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRefused(f"not a usable image: {exc}") from exc
     rgb.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    rgb.save(tmp, "JPEG", quality=90)
-    os.replace(tmp, dest)
-    return rgb.width, rgb.height
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=90)
+    return out.getvalue(), rgb.width, rgb.height
 
 
 def image_size(path: Path) -> tuple[int, int] | None:

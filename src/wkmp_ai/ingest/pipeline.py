@@ -23,7 +23,6 @@ import logging
 import os
 import threading
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -32,14 +31,18 @@ from wkmp_ai.config import Settings
 from wkmp_ai.db import files as file_queries
 from wkmp_ai.db import identify as identify_queries
 from wkmp_ai.db import imports as q
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode, IngestError, Severity
-from wkmp_ai.identify.identifier import Identifier, IdentifyOptions, make_limiters
-from wkmp_ai.identify.pending import identify_and_write
+from wkmp_ai.identify.identifier import Identifier, make_limiters
+from wkmp_ai.identify.lookups import IdentifyOptions
+from wkmp_ai.ingest.identify import identify_and_write
 from wkmp_ai.ingest.manager import SessionManager
+from wkmp_ai.ingest.rootfiles import save_album_art
 from wkmp_ai.ingest.session import ImportSession, State
 from wkmp_ai.ingest.tasks import analyse_file
 from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
+from wkmp_ai.ingest.writer import Writer
 from wkmp_ai.records.analysis import FileAnalysis
 from wkmp_ai.records.identify import (
     AlbumIdentification,
@@ -89,17 +92,12 @@ class ImportService:
         self.identify_options = identify_options
         self.sessions = SessionManager(self._run)
         self.limiters = make_limiters(settings)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wkmp-writer")
+        self.writer = Writer(db)
         self._pool: WorkerPool | None = None
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one transaction on the writer thread."""
-
-        def run() -> T:
-            with self.db.write() as conn:
-                return fn(conn, *args)
-
-        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        return await self.writer.write(fn, *args)
 
     async def pool(self, size: int) -> WorkerPool:
         if self._pool is not None and self._pool.size != size:
@@ -118,7 +116,7 @@ class ImportService:
         if self._pool is not None:
             await self._pool.close()
             self._pool = None
-        self._writer.shutdown(wait=True)
+        self.writer.close()
 
 
 @dataclass
@@ -164,7 +162,10 @@ class _ImportRun:
             session.transition(State.PROCESSING)
             session.publish_progress()
             self.identifier = Identifier(
-                self.service.settings, self.service.db, self.service.identify_options, limiters=self.service.limiters
+                self.service.settings,
+                CacheReads(self.service.db),
+                self.service.identify_options,
+                limiters=self.service.limiters,
             )
             try:
                 if work:
@@ -351,6 +352,7 @@ class _ImportRun:
                 if self._stopping():
                     return
                 result = await self.identifier.identify_album(group)
+            result = await save_album_art(self.identifier.root_folder, result)
             await self.service.write(_write_identification, result)
             self._report_identification(result)
 
@@ -374,7 +376,9 @@ class _ImportRun:
             return
         self.session.operation = f"Identifying {len(pending)} files left pending by earlier imports"
         groups = group_files(request for _key, request in pending)
-        results = await identify_and_write(self.identifier, self.service.db, groups, concurrency=IDENTIFY_CONCURRENCY)
+        results = await identify_and_write(
+            self.identifier, self.service.writer, groups, concurrency=IDENTIFY_CONCURRENCY
+        )
         for result in results:
             self._report_identification(result)
 

@@ -217,12 +217,16 @@ class PassageIdentification:
 
 @dataclass(frozen=True)
 class ArtImage:
+    """An album image at ``rel_path``. ``data`` holds the JPEG to write there when identification
+    fetched it (the import writes it before the rows); None when the file is already there."""
+
     album_mbid: str
     image_type: str  # album_front | album_back
     rel_path: str
     width: int
     height: int
     priority: int = 100
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)
