@@ -37,6 +37,7 @@ from wkmp_ai.errors import ErrorCode, IngestError, Severity
 from wkmp_ai.identify.identifier import Identifier, make_limiters
 from wkmp_ai.identify.lookups import IdentifyOptions
 from wkmp_ai.ingest.identify import identify_and_write
+from wkmp_ai.ingest.library import ScanProgress, sync_library
 from wkmp_ai.ingest.manager import SessionManager
 from wkmp_ai.ingest.rootfiles import save_album_art
 from wkmp_ai.ingest.session import ImportSession, State
@@ -53,7 +54,6 @@ from wkmp_ai.records.identify import (
     group_key,
 )
 from wkmp_ai.records.scan import Tags
-from wkmp_ai.scan.library import ScanProgress, sync_library
 from wkmp_ai.scan.names import display_metadata
 
 __all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_count"]
