@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 
 from wkmp_ai.config import resolve_inside_root
-from wkmp_ai.errors import ErrorCode
+from wkmp_ai.errors import ErrorCode, plain_message
 from wkmp_ai.identify.acousticbrainz import flavor_vector
 from wkmp_ai.identify.acoustid import request_duration
 from wkmp_ai.identify.coverart import ImageRefused, image_size, resize_to_jpeg
@@ -188,7 +188,7 @@ class AlbumRun:
             elif isinstance(answer, ServiceError):
                 self.service_failed("acoustid", answer, [w])
             elif isinstance(answer, BaseException):
-                self.service_failed("acoustid", ServiceError("acoustid", repr(answer)), [w])
+                self.service_failed("acoustid", ServiceError("acoustid", plain_message(answer)), [w])
             else:
                 w.acoustid = answer
                 w.evidence.extend(ev for c in answer for ev in c.releases)

@@ -1,4 +1,4 @@
-"""Cover Art Archive: the front and back image of a chosen release (REFERENCE.md §7.5).
+"""Cover Art Archive: the front and back image of a chosen release (docs/scan.md, *Cover art*).
 
 ``GET /release/{mbid}`` (the real service redirects to archive.org) lists the release's images:
 ``{"images":[{"types":["Front"],"front":true,"back":false,"image":url,"thumbnails":{"1200":url,
@@ -21,6 +21,7 @@ from typing import Any
 
 from PIL import Image
 
+from wkmp_ai.errors import ErrorCode, WkmpError
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
 
 __all__ = ["CaaImage", "CoverArtClient", "ImageRefused", "listing_from_json", "listing_to_json", "resize_to_jpeg"]
@@ -29,8 +30,10 @@ MAX_IMAGE_BYTES = 30 * 1024 * 1024
 MAX_IMAGE_PIXELS = 80_000_000
 
 
-class ImageRefused(ValueError):
+class ImageRefused(WkmpError, ValueError):
     """The downloaded bytes are not an image we accept."""
+
+    code = ErrorCode.COVER_ART_INVALID
 
 
 @dataclass(frozen=True)

@@ -3,7 +3,7 @@
 Each :class:`ServiceClient` owns a connection pool (keep-alive), a timeout, our User-Agent, the
 service's :class:`~wkmp_ai.identify.ratelimit.RateLimiter`, a retry loop and a circuit breaker.
 
-Errors, translated once here (DECISIONS.md #8)::
+Errors, translated once here (docs/design.md, *Errors*)::
 
     ServiceError                 the service could not give an answer
     ├── ServiceUnavailable       marked unavailable for this session; no request was sent
@@ -33,6 +33,7 @@ from typing import Any
 
 import httpx
 
+from wkmp_ai.errors import ErrorCode, WkmpError
 from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
 
 __all__ = [
@@ -51,17 +52,33 @@ log = logging.getLogger(__name__)
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 
 
-class ServiceError(Exception):
+_NETWORK_CODE = {
+    "acoustid": ErrorCode.ACOUSTID_NETWORK_ERROR,
+    "musicbrainz": ErrorCode.MUSICBRAINZ_NETWORK_ERROR,
+    "acousticbrainz": ErrorCode.ACOUSTICBRAINZ_NETWORK_ERROR,
+    "coverart": ErrorCode.COVERART_NETWORK_ERROR,
+}
+_RATE_CODE = {"acoustid": ErrorCode.ACOUSTID_RATE_LIMIT, "musicbrainz": ErrorCode.MUSICBRAINZ_RATE_LIMIT}
+
+
+class ServiceError(WkmpError):
+    """``code`` is the service's network error code (its rate-limit code for a 429/503 it kept
+    answering); ``kind`` says more, for the statistics."""
+
     def __init__(self, service: str, detail: str, *, kind: str = "network", status: int | None = None):
-        super().__init__(f"{service}: {detail}")
+        if kind == "unavailable":
+            code: ErrorCode | None = ErrorCode.SERVICE_UNAVAILABLE
+        else:
+            code = _RATE_CODE.get(service) if kind == "rate_limit" else None
+        super().__init__(detail, code=code or _NETWORK_CODE.get(service, ErrorCode.SERVICE_UNAVAILABLE))
+        self.args = (f"{service}: {detail}",)
         self.service = service
-        self.detail = detail
         self.kind = kind  # network | timeout | http | garbage | rate_limit | unavailable | not_found | rejected
         self.status = status
 
 
 class ServiceUnavailable(ServiceError):
-    pass
+    """Given up for this session (code SERVICE_UNAVAILABLE); no request was sent."""
 
 
 class NotFound(ServiceError):
@@ -74,12 +91,11 @@ class Rejected(ServiceError):
         self.fatal = fatal
 
 
-class Transient(Exception):
+class Transient(WkmpError):
     """Raised by a response parser: the answer is unusable, but a retry may get a good one."""
 
     def __init__(self, detail: str, *, kind: str = "garbage", retry_after: float | None = None):
         super().__init__(detail)
-        self.detail = detail
         self.kind = kind
         self.retry_after = retry_after
 

@@ -51,13 +51,6 @@ __all__ = ["MARGIN_S", "SERVICES", "Identifier"]
 T = TypeVar("T")
 
 SERVICES = ("acoustid", "musicbrainz", "acousticbrainz", "coverart")
-_NETWORK_CODE = {
-    "acoustid": ErrorCode.ACOUSTID_NETWORK_ERROR,
-    "musicbrainz": ErrorCode.MUSICBRAINZ_NETWORK_ERROR,
-    "acousticbrainz": ErrorCode.ACOUSTICBRAINZ_NETWORK_ERROR,
-    "coverart": ErrorCode.COVERART_NETWORK_ERROR,
-}
-_RATE_CODE = {"acoustid": ErrorCode.ACOUSTID_RATE_LIMIT, "musicbrainz": ErrorCode.MUSICBRAINZ_RATE_LIMIT}
 _LABEL = {
     "acoustid": "AcoustID",
     "musicbrainz": "MusicBrainz",
@@ -208,8 +201,7 @@ class Identifier:
                 "files that need it stay pending and are identified by a later import",
                 once=f"unavailable:{service}",
             )
-        code = _RATE_CODE.get(service) if exc.kind == "rate_limit" else None
-        return IdentifyWarning(code or _NETWORK_CODE[service], f"{label}: {exc.detail}", path)
+        return IdentifyWarning(exc.code, f"{label}: {exc.detail}", path)
 
     # --- cached, shared lookups -------------------------------------------------------------
 

@@ -94,28 +94,45 @@ class ImportService:
         self.limiters = make_limiters(settings)
         self.writer = Writer(db)
         self._pool: WorkerPool | None = None
+        self._task_pool: WorkerPool | None = None  # for run_task
+        self._pool_lock = asyncio.Lock()
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one transaction on the writer thread."""
         return await self.writer.write(fn, *args)
 
     async def pool(self, size: int) -> WorkerPool:
-        if self._pool is not None and self._pool.size != size:
-            await self._pool.close()
-            self._pool = None
-        if self._pool is None:
-            self._pool = WorkerPool(size)
-            await self._pool.start()
-        return self._pool
+        async with self._pool_lock:
+            if self._pool is not None and self._pool.size != size:
+                await self._pool.close()
+                self._pool = None
+            if self._pool is None:
+                self._pool = WorkerPool(size)
+                await self._pool.start()
+            return self._pool
+
+    async def run_task(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+        """Run ``fn(*args)`` in a worker process of its own (no DSP runs in the server's process).
+
+        One worker, started on first use and kept: a request never waits behind an import's files,
+        never resizes the import's pool under it, and pays for loading the audio stack once.
+        """
+        async with self._pool_lock:
+            if self._task_pool is None:
+                self._task_pool = WorkerPool(1)
+                await self._task_pool.start()
+        result: T = await self._task_pool.run(fn, *args, timeout=timeout)
+        return result
 
     async def _run(self, session: ImportSession) -> None:
         await _ImportRun(self, session).run()
 
     async def close(self) -> None:
         await self.sessions.shutdown()
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
+        for pool in (self._pool, self._task_pool):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._task_pool = None
         self.writer.close()
 
 
