@@ -19,7 +19,7 @@ imports the same library again into the same database and shows it sends nothing
 
 Reference, measured in the same run on the first ``--reference-albums`` albums: a naive per-file
 client (one unbatched AcoustID lookup and one MusicBrainz recording lookup per file, through the
-same limiters), the shape SPEC032's own estimate assumes. Ratios are ours ÷ naive per file.
+same limiters), the shape the design's own estimate assumes. Ratios are ours ÷ naive per file.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.db.test_schema import IMPL001_TABLES
+from tests.db.test_schema import SHARED_TABLES
 
 
 @dataclass
@@ -64,7 +64,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc = launch(root, port, tmp_path)
     started = time.monotonic()
     wait_healthy(f"http://127.0.0.1:{port}", proc)
-    assert time.monotonic() - started < 10  # REFERENCE §8.1 wants 3 s on a quiet machine
+    assert time.monotonic() - started < 10  # the design wants 3 s on a quiet machine
     yield ServerProcess(proc, port, root)
     if proc.poll() is None:
         proc.kill()
@@ -76,7 +76,7 @@ def test_serve_creates_the_database_with_every_table(server: ServerProcess) -> N
     assert body["status"] == "healthy" and body["module"] == "audio_ingest"
     db = server.root / "wkmp.db"
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables >= IMPL001_TABLES
+    assert tables >= SHARED_TABLES
 
 
 def test_health_latency_under_100_concurrent_clients(server: ServerProcess) -> None:
@@ -95,7 +95,7 @@ def test_health_latency_under_100_concurrent_clients(server: ServerProcess) -> N
 
     times = asyncio.run(run())
     assert len(times) == 100
-    # REFERENCE §8.1 asks a mean under 50 ms. Here all 100 requests leave at once from a Python client on
+    # The design asks a mean under 50 ms. Here all 100 requests leave at once from a Python client on
     # the same 2 cores, so the bound covers client time and queueing on a loaded CI machine too.
     assert statistics.mean(times) < 0.5
     single = []

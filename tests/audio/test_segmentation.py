@@ -1,4 +1,4 @@
-"""Silence segmentation against signals whose boundaries are known exactly (IMPL005, DECISIONS.md #15)."""
+"""Silence segmentation against signals whose boundaries are known exactly (docs/design.md, *Segmentation*)."""
 
 from __future__ import annotations
 
@@ -40,7 +40,7 @@ LOSSY_TOLERANCE_S = {"mp3": 0.015, "m4a": 0.015, "ogg": 0.035, "opus": 0.12, "wm
 
 
 def _assert_tiles(result: FileAnalysis) -> None:
-    """DECISIONS.md #19: from tick 0 to the decoded end, each boundary shared, exactly in ticks."""
+    """docs/design.md, *Passages*: from tick 0 to the decoded end, each boundary shared, exactly in ticks."""
     passages = result.passages
     assert passages[0].start_ticks == 0
     assert passages[-1].end_ticks == seconds_to_ticks(result.duration_s)

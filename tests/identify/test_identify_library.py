@@ -84,7 +84,7 @@ async def test_library_is_identified_with_few_requests_and_none_the_second_time(
     assert sent["musicbrainz"] / 120 <= 0.15, sent
     assert sent["acoustid"] <= 12, sent
     assert ident.stats()["musicbrainz"]["requests"] == sent["musicbrainz"]
-    for request in fakes.acoustid.requests:  # batched POST, gzip'd form, the meta of DECISIONS.md #11
+    for request in fakes.acoustid.requests:  # batched POST, gzip'd form, the meta of docs/identify.md
         assert request.method == "POST" and request.headers["content-encoding"] == "gzip"
         assert request.form["batch"] == "1"
         assert request.form["meta"] == "recordings releasegroups releases tracks compress"

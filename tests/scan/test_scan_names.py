@@ -1,4 +1,4 @@
-"""Display fallbacks of REFERENCE.md §7.3: tags, file name, folder names, "Unknown ..."."""
+"""Display fallbacks (docs/scan.md, *Tags*): tags, file name, folder names, "Unknown ..."."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """The analysis of one file: one decode feeding every analyser, then per-passage results.
 
-:func:`analyze_file` is a pure, picklable stage (STYLE.md habit 2): a path and the import
+:func:`analyze_file` is a pure, picklable stage (no database, no globals): a path and the import
 parameters in, a small frozen :class:`~wkmp_ai.records.analysis.FileAnalysis` out; no database, no
 globals beyond the lazily loaded libraries. It is safe in a ``ProcessPoolExecutor`` worker started
 with spawn or forkserver.

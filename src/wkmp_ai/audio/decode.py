@@ -1,6 +1,6 @@
 """Streaming decode with PyAV: one pass over a file, in blocks of float32 PCM.
 
-Every analyser consumes the same block stream (ARCHITECTURE.md principle 1), so a file is decoded
+Every analyser consumes the same block stream (docs/design.md, *Layers*: one decode per file), so a file is decoded
 exactly once. Decoded frames are gathered into blocks of about ``block_frames`` sample frames; a
 block carries
 

@@ -1,6 +1,6 @@
 """The system's libswresample through ctypes, set up as ``fpcalc`` sets it up.
 
-Fingerprints must be the strings ``fpcalc`` prints (DECISIONS.md #19), and ``fpcalc`` resamples
+Fingerprints must be the strings ``fpcalc`` prints (docs/design.md, *Passages*), and ``fpcalc`` resamples
 with the system's FFmpeg. PyAV brings an FFmpeg of its own, whose 16-bit resampler quantises its
 filter slightly differently (FFmpeg 6 made the filter design more accurate): on integer PCM (FLAC,
 WAV) one fingerprint item in a thousand came out different. So the 11025 Hz stream is made by the

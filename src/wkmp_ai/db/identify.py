@@ -2,7 +2,7 @@
 
 Every function takes a connection; the writers expect to run inside the caller's transaction
 (``Database.write()``) and are idempotent, so a group written twice leaves the same rows
-(REFERENCE.md §1.3, docs/identify.md).
+(docs/identify.md, *What a result becomes*).
 
 Cache keys: ``wkmp_ai_acoustid_results.lookup_key`` (and ``acoustid_cache.fingerprint``) is the
 SHA-256 of ``"<duration>:<fingerprint>"``; ``musicbrainz_cache.mbid`` is the entity's MBID;
@@ -274,7 +274,7 @@ def _upsert_album(conn: sqlite3.Connection, release: ReleaseInfo) -> str:
 
 
 def _upsert_song(conn: sqlite3.Connection, recording: RecordingInfo) -> str:
-    """The song of this recording and artist set (REFERENCE.md §1.3), created when missing."""
+    """The song of this recording and artist set (docs/design.md, *Database*), created when missing."""
     artist_ids = [_upsert_artist(conn, a.mbid, a.name) for a in recording.artists]
     wanted = set(artist_ids)
     song_id = None

@@ -1,4 +1,4 @@
-"""Creating the schema at start-up, idempotently (DECISIONS.md #1)."""
+"""Creating the schema at start-up, idempotently (docs/design.md, *Database*)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The identification caches, checked before any request (SPEC032 AIA-PERF-020).
+"""The identification caches, checked before any request (docs/identify.md, *Caches*).
 
 Lookups look first at the answers fetched in this session that are not yet written (``pending``,
 handed to the writer with each result — see :meth:`IdentifyCache.drain`), then at the stored

@@ -2,7 +2,7 @@
 
 Sources, in order: the picture embedded in the file (ID3 ``APIC``, FLAC/Vorbis
 ``METADATA_BLOCK_PICTURE``, MP4 ``covr``, WMA ``WM/Picture``, APE ``Cover Art (Front)``), then an
-image in the file's folder named ``cover.*``, ``folder.*`` or ``front.*`` (REFERENCE.md §7.5).
+image in the file's folder named ``cover.*``, ``folder.*`` or ``front.*`` (docs/scan.md, *Cover art*).
 
 - A picture is accepted only when Pillow can decode all of it (JPEG, PNG, GIF, BMP, WebP) and it
   is not absurdly large (:data:`MAX_PIXELS`); otherwise ``COVER_ART_INVALID``.
