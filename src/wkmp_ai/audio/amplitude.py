@@ -200,7 +200,12 @@ def analyze_range(
     peak = float(rms.max()) if len(rms) else 0.0
     profile = tuple(round(float(v), 6) for v in rms[::window])
     interval = window * env.hop_s
-    common = {"peak_rms": peak, "rms_profile": profile, "profile_interval_s": interval, "clipped": clipped}
+    common: dict[str, Any] = {
+        "peak_rms": peak,
+        "rms_profile": profile,
+        "profile_interval_s": interval,
+        "clipped": clipped,
+    }
     if peak < QUIET_PEAK_RMS:
         return AmplitudeResult(
             lead_in_s=None, lead_out_s=None, quick_ramp_up=False, quick_ramp_down=False, quiet=True, **common

@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
+from typing import Any, cast
 
 import av
 import av.filter
@@ -91,6 +92,11 @@ class Block:
         return int(self.pcm.shape[1])
 
 
+def _view(plane: Any) -> memoryview:
+    """A plane's bytes (an AudioPlane is a buffer; PyAV's type stubs do not say so)."""
+    return memoryview(plane)
+
+
 def _native_array(frame: av.AudioFrame, fmt: str, channels: int) -> np.ndarray:
     """The frame's samples as numpy: planar (channels, n), or packed (1, n·channels) as a view, not a copy."""
     dtype = _DTYPES[fmt.rstrip("p")]
@@ -98,9 +104,9 @@ def _native_array(frame: av.AudioFrame, fmt: str, channels: int) -> np.ndarray:
     planes = frame.planes
     if fmt.endswith("p"):
         if len(planes) == 1:
-            return np.frombuffer(planes[0], dtype, count=n).reshape(1, n)
-        return np.vstack([np.frombuffer(plane, dtype, count=n) for plane in planes])
-    return np.frombuffer(planes[0], dtype, count=n * channels).reshape(1, -1)
+            return np.frombuffer(_view(planes[0]), dtype, count=n).reshape(1, n)
+        return np.vstack([np.frombuffer(_view(plane), dtype, count=n) for plane in planes])
+    return np.frombuffer(_view(planes[0]), dtype, count=n * channels).reshape(1, -1)
 
 
 def _to_float(native: np.ndarray, fmt: str, channels: int) -> np.ndarray:
@@ -147,7 +153,7 @@ class AudioDecoder:
                 ) from exc
             opened_log = self._log.stop()
             self._stream = next((s for s in self._container.streams if s.type == "audio"), None)
-            ctx = self._stream.codec_context if self._stream is not None else None
+            ctx: Any = self._stream.codec_context if self._stream is not None else None  # an audio codec context
             rate = int(ctx.sample_rate or 0) if ctx is not None else 0
             channels = int(ctx.channels or 0) if ctx is not None else 0
             if rate > 0 and channels > 0:
@@ -216,7 +222,7 @@ class AudioDecoder:
                         problems.gave_up = True
                         return
                     continue
-                yield from frames
+                yield from cast("list[av.AudioFrame]", frames)  # an audio stream decodes to audio frames
         except (av.FFmpegError, OSError) as exc:  # the demuxer itself is lost: stop here
             problems.note(self.duration_s, f"the file cannot be read further: {ffmpeg_message(exc)}")
             problems.gave_up = True

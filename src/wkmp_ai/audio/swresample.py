@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -55,11 +56,12 @@ def _load() -> ctypes.CDLL | None:
             try:
                 lib = ctypes.CDLL(name)
                 # libavutil's functions resolve through libswresample's own dependency, so the pair matches.
-                lib.swr_alloc_set_opts2.argtypes = (
+                argtypes: list[Any] = (
                     [ctypes.POINTER(ctypes.c_void_p)]
                     + [ctypes.POINTER(_ChannelLayout), ctypes.c_int, ctypes.c_int] * 2
                     + [ctypes.c_int, ctypes.c_void_p]
                 )
+                lib.swr_alloc_set_opts2.argtypes = argtypes
                 lib.swr_alloc_set_opts2.restype = ctypes.c_int
                 lib.swr_init.argtypes = [ctypes.c_void_p]
                 lib.swr_free.argtypes = [ctypes.POINTER(ctypes.c_void_p)]

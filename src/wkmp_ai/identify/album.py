@@ -51,6 +51,10 @@ from wkmp_ai.records.identify import (
 __all__ = ["AlbumRun"]
 
 
+def _mbid_or_none(text: str | None) -> str | None:
+    return text.strip().lower() if text and is_mbid(text) else None
+
+
 class AlbumRun:
     def __init__(self, ident: Lookups, group: AlbumGroup):
         self.ident = ident
@@ -64,7 +68,9 @@ class AlbumRun:
                         file=f,
                         passage=p,
                         index=i,
-                        tag_recording=tag_recording.strip().lower() if is_mbid(tag_recording) else None,
+                        tag_recording=tag_recording.strip().lower()
+                        if tag_recording and is_mbid(tag_recording)
+                        else None,
                     )
                 )
         self.tag_releases = sorted(

@@ -46,7 +46,7 @@ def _pick(images: list[dict[str, Any]], kind: str) -> CaaImage | None:
     for img in images:
         types = [str(t).lower() for t in img.get("types") or ()]
         if img.get(kind) is True or kind in types:
-            thumbs = img.get("thumbnails") if isinstance(img.get("thumbnails"), dict) else {}
+            thumbs: dict[str, Any] = img["thumbnails"] if isinstance(img.get("thumbnails"), dict) else {}
             url = thumbs.get("1200") or img.get("image") or thumbs.get("large")
             if isinstance(url, str) and url:
                 return CaaImage(kind=kind, url=url)

@@ -185,7 +185,11 @@ class _Sync:
             known = q.load_known(conn)
             others = q.load_others(conn)
         hints: dict[str, tuple[int, int, str | None]] = {p: (size, mtime, None) for p, (size, mtime) in others.items()}
-        hints.update((p, (k.size, k.mtime_ns, k.format)) for p, k in known.items() if k.size is not None and k.format)
+        hints.update(
+            (p, (k.size, k.mtime_ns, k.format))
+            for p, k in known.items()
+            if k.size is not None and k.mtime_ns is not None and k.format
+        )
         self.progress("discovering", 0, 0, force=True)
         found = discover(
             self.start, self.root, known=hints, executor=self.executor, pools=process_pool, want_others=True

@@ -118,7 +118,9 @@ class Tags:
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> Tags:
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in _JSON_FIELDS}
+        values: dict[str, Any] = {
+            k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in _JSON_FIELDS
+        }
         return cls(**values)
 
 

@@ -21,6 +21,7 @@ import os
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future
+from typing import cast
 
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.records.scan import DiscoveredFile, Discovery, OtherFile, ScanWarning
@@ -136,7 +137,7 @@ class _Run:
                     yield OtherFile(rel, size, mtime_ns, fmt == _OTHER_UNCHANGED)
                 elif fmt == _UNCHANGED:
                     prior_format = hints[name_index][2]  # type: ignore[index]
-                    yield DiscoveredFile(path, rel, size, mtime_ns, prior_format, True)
+                    yield DiscoveredFile(path, rel, size, mtime_ns, cast(str, prior_format), True)
                 else:
                     yield DiscoveredFile(path, rel, size, mtime_ns, fmt)  # type: ignore[arg-type]
 
