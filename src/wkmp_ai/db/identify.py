@@ -43,7 +43,6 @@ __all__ = [
     "get_search",
     "load_flavor_pending",
     "load_pending",
-    "passage_state",
     "save_pending",
     "write_cache",
     "write_flavors",
@@ -235,11 +234,6 @@ def load_flavor_pending(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
         "WHERE s.flavor_pending = 1 AND s.status = 'identified' AND s.recording_mbid IS NOT NULL"
     ).fetchall()
     return [(str(a), str(b), str(c)) for a, b, c in rows]
-
-
-def passage_state(conn: sqlite3.Connection, passage_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM wkmp_ai_identify_passages WHERE passage_id = ?", (passage_id,)).fetchone()
-    return None if row is None else dict(row)
 
 
 # --- the rows a result becomes ------------------------------------------------------------------

@@ -242,9 +242,6 @@ class ServiceClient:
             "POST", self._url(path), content=content, headers=headers, parse=parse, inspect_error=inspect_error
         )
 
-    async def get_bytes(self, url: str) -> bytes:
-        return await self.request("GET", url if "://" in url else self._url(url), parse=lambda r: r.content)
-
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 

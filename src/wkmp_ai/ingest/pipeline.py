@@ -21,7 +21,6 @@ import contextlib
 import json
 import logging
 import os
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +34,6 @@ from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode, IngestError, Severity
 from wkmp_ai.identify.identifier import Identifier, make_limiters
-from wkmp_ai.identify.lookups import IdentifyOptions
 from wkmp_ai.ingest.identify import identify_and_write
 from wkmp_ai.ingest.library import ScanProgress, sync_library
 from wkmp_ai.ingest.manager import SessionManager
@@ -86,10 +84,9 @@ class ImportService:
     """What an import needs for its whole life: the session manager, the worker pool, the writer
     thread and the rate limiters (shared across sessions, so back-to-back imports stay polite)."""
 
-    def __init__(self, settings: Settings, db: Database, *, identify_options: IdentifyOptions | None = None):
+    def __init__(self, settings: Settings, db: Database):
         self.settings = settings
         self.db = db
-        self.identify_options = identify_options
         self.sessions = SessionManager(self._run)
         self.limiters = make_limiters(settings)
         self.writer = Writer(db)
@@ -181,7 +178,6 @@ class _ImportRun:
             self.identifier = Identifier(
                 self.service.settings,
                 CacheReads(self.service.db),
-                self.service.identify_options,
                 limiters=self.service.limiters,
             )
             try:
@@ -221,12 +217,10 @@ class _ImportRun:
     # ---- SCANNING -----------------------------------------------------------------------------
     async def _scan(self) -> list[q.WorkItem] | None:
         session = self.session
-        cancelled = threading.Event()
         loop = asyncio.get_running_loop()
 
         def on_progress(progress: ScanProgress) -> None:
             if session.cancel_requested.is_set():
-                cancelled.set()
                 raise _ScanCancelled
             text = f"Scanning: {progress.phase}" + (f" {progress.done}/{progress.total}" if progress.total else "")
             loop.call_soon_threadsafe(setattr, session, "operation", text)
@@ -444,20 +438,5 @@ def _request(
         )
         for pid, p in zip(passage_ids, analysis.passages, strict=False)
     )
-    file_tags = FileTags(
-        title=tags.title,
-        artist=tags.artist,
-        album=tags.album,
-        album_artist=tags.album_artist,
-        track_number=tags.track_number,
-        track_total=tags.track_total,
-        disc_number=tags.disc_number,
-        disc_total=tags.disc_total,
-        date=tags.date,
-        duration_s=analysis.duration_s,
-        musicbrainz_recording_id=tags.musicbrainz_recording_id,
-        musicbrainz_release_id=tags.musicbrainz_release_id,
-        musicbrainz_artist_ids=tags.musicbrainz_artist_ids,
-        musicbrainz_album_artist_ids=(tags.musicbrainz_albumartist_id,) if tags.musicbrainz_albumartist_id else (),
-    )
+    file_tags = FileTags.from_tags(tags, duration_s=analysis.duration_s)
     return FileToIdentify(item.file_id, item.rel_path, folder, file_tags, passages, has_folder_art=has_art)
