@@ -15,12 +15,15 @@ Example ``wkmp-ai.toml``::
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from wkmp_ai import __version__
 from wkmp_ai.errors import ErrorCode, Refused
@@ -137,17 +140,37 @@ def _coerce(name: str, value: Any) -> Any:
             return port
         if name.endswith("_rate"):
             rate = float(value)
-            if not rate > 0:
-                raise ValueError("must be positive")
+            if not 0 < rate < math.inf:
+                raise ValueError("must be a positive number of requests per second")
             return rate
         if name.endswith("_url"):
-            return str(value).rstrip("/")
+            return _url(str(value).rstrip("/"), path_allowed=True)
         if "tuple" in str(kind):
             items = value.split(",") if isinstance(value, str) else list(value)
-            return tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+            cleaned = tuple(str(item).strip().rstrip("/") for item in items if str(item).strip())
+            if name == "ui_origins":
+                return tuple(_url(item, path_allowed=False) for item in cleaned)
+            if name == "allowed_hosts":
+                for item in cleaned:
+                    if not _HOST_NAME.fullmatch(item):
+                        raise ValueError(f"{item} is not a host name (a name, an IPv4 address or [IPv6])")
+            return cleaned
         return str(value)
     except (TypeError, ValueError) as exc:
-        raise ConfigError(f"invalid value for {name}: {value!r} ({exc})") from exc
+        raise ConfigError(f"invalid value for {name}: {value} ({exc})") from exc
+
+
+_HOST_NAME = re.compile(r"\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?")
+
+
+def _url(text: str, *, path_allowed: bool) -> str:
+    """``text`` if it is an http(s) URL with a host (and, for an origin, nothing after the port)."""
+    parts = urlsplit(text)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise ValueError(f"{text} is not an http:// or https:// address")
+    if not path_allowed and (parts.path or parts.query or parts.fragment):
+        raise ValueError(f"{text} is not an origin (scheme://host:port, nothing after)")
+    return text
 
 
 def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, str] | None = None) -> Settings:
@@ -177,18 +200,33 @@ def load_settings(overrides: Mapping[str, Any] | None = None, env: Mapping[str, 
     return Settings(root_folder=root, config_file=config_file, **values)
 
 
+NAME_MAX = 255  # bytes in one path component (Linux, and most file systems)
+PATH_MAX = 4096  # bytes in a whole path (Linux)
+
+
 def resolve_inside_root(root: Path, candidate: str | os.PathLike[str]) -> Path:
     """Canonicalise ``candidate`` (relative paths are taken from the root) and require it inside ``root``.
 
-    Raises :class:`OutsideRoot` (a ValueError) with a message fit for a user when it lies outside.
+    Raises :class:`OutsideRoot` with a message fit for a user when it lies outside, and
+    :class:`PathRefused` when it cannot name a file at all: not UTF-8 text (``files.path`` could not
+    hold it), a NUL character, longer than the file system allows. Both are ValueErrors.
     """
+    text = os.fspath(candidate)
+    try:
+        encoded = text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PathRefused("the path is not valid UTF-8 text") from None
+    if b"\0" in encoded:
+        raise PathRefused("the path contains a NUL character")
+    if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
+        raise PathRefused(f"the path is too long (at most {NAME_MAX} bytes a name, {PATH_MAX - 1} in all)")
     root = Path(root).resolve()
-    path = Path(os.path.expanduser(os.fspath(candidate)))
+    path = Path(os.path.expanduser(text))
     if not path.is_absolute():
         path = root / path
     resolved = path.resolve()
     if resolved != root and root not in resolved.parents:
-        raise OutsideRoot(f"{os.fspath(candidate)!s} is outside the root folder {root}")
+        raise OutsideRoot(f"{text} is outside the root folder {root}")
     return resolved
 
 

@@ -12,6 +12,7 @@ The threshold actually used is always ``silence_threshold_db``.
 
 from __future__ import annotations
 
+import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -54,21 +55,27 @@ class ParamSpec:
         """Return a message when ``value`` is not acceptable, else None."""
         if self.kind is bool:
             if not isinstance(value, bool):
-                return f"{self.name} must be true or false, got {value!r}"
+                return f"{self.name} must be true or false, got {_shown(value)}"
             return None
         if self.kind is str:
             if not isinstance(value, str) or (self.choices and value not in self.choices):
-                return f"{self.name} must be one of {', '.join(self.choices or ())}, got {value!r}"
+                return f"{self.name} must be one of {', '.join(self.choices or ())}, got {_shown(value)}"
             return None
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return f"{self.name} must be a number, got {value!r}"
+            return f"{self.name} must be a number, got {_shown(value)}"
         if self.kind is int and not isinstance(value, int):
-            return f"{self.name} must be an integer, got {value!r}"
+            return f"{self.name} must be an integer, got {_shown(value)}"
         if isinstance(value, float) and not math.isfinite(value):
-            return f"{self.name} must be finite, got {value!r}"
+            return f"{self.name} must be finite, got {_shown(value)}"
         if (self.minimum is not None and value < self.minimum) or (self.maximum is not None and value > self.maximum):
-            return f"{self.name} must be between {_fmt(self.minimum)} and {_fmt(self.maximum)}, got {value!r}"
+            return f"{self.name} must be between {_fmt(self.minimum)} and {_fmt(self.maximum)}, got {_shown(value)}"
         return None
+
+
+def _shown(value: Any) -> str:
+    """A value as the user wrote it (JSON), not as Python would print it; long ones cut short."""
+    text = json.dumps(value, ensure_ascii=False, default=str)
+    return text if len(text) <= 60 else text[:59] + "…"
 
 
 def _fmt(bound: float | None) -> str:
@@ -170,11 +177,11 @@ def from_stored(stored: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     for key, value in stored.items():
         spec = PARAMETER_SPECS.get(key)
         if spec is None:
-            warnings.append(f"stored parameter {key!r} is unknown and was ignored")
+            warnings.append(f"stored parameter {_shown(key)} is unknown and was ignored")
             continue
         message = spec.check(value)
         if message:
-            warnings.append(f"stored {message}; using default {spec.default!r}")
+            warnings.append(f"stored {message}; using default {_shown(spec.default)}")
         else:
             result[key] = float(value) if spec.kind is float else value
     return result, warnings

@@ -3,7 +3,8 @@
 We bind the listening socket before handing it to uvicorn so that "port in use" is found at once
 and explained: if the process on the port answers ``/health`` as ``audio_ingest``, another wkmp-ai
 runs there; otherwise some other program holds the port. Either way we exit 1.
-SIGTERM and Ctrl-C shut down gracefully (uvicorn), cancelling an import in the app's lifespan.
+SIGTERM and Ctrl-C shut down gracefully (uvicorn), cancelling an import in the app's lifespan;
+whatever a thread is doing, the process ends within 5 s of the signal (:mod:`wkmp_ai.shutdown`).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ import uvicorn
 from wkmp_ai import MODULE_NAME
 from wkmp_ai.api import create_app
 from wkmp_ai.config import Settings
+from wkmp_ai.shutdown import ExitDeadline
 
 __all__ = ["GRACEFUL_SHUTDOWN_S", "bind_socket", "serve"]
 
@@ -114,8 +116,10 @@ class _DrainingServer(uvicorn.Server):
         super().__init__(config)
         self._drain = drain
         self._draining: asyncio.Task[None] | None = None
+        self._deadline = ExitDeadline("the service")
 
     def handle_exit(self, sig: int, frame: FrameType | None) -> None:
+        self._deadline.arm()
         if self._draining is not None or not self.started:
             super().handle_exit(sig, frame)
             return

@@ -14,7 +14,9 @@ Each fake (AcoustID, MusicBrainz, AcousticBrainz, Cover Art Archive) subclasses
   path would, so requests that left evenly spaced arrive unevenly;
 - plays injected faults, in order, to the next requests that match: a status code (optionally
   with ``Retry-After``), an HTML error page, malformed JSON, a truncated body, a delay (for
-  client timeouts), a 200 with an error document, or a connection closed with no answer.
+  client timeouts), a 200 with an error document, a connection closed with no answer, the right
+  answer trickling in slowly, under a wrong ``Content-Type``, with invalid UTF-8 in it, or buried
+  in a body of hundreds of megabytes.
 """
 
 from __future__ import annotations
@@ -46,6 +48,10 @@ class FaultKind(StrEnum):
     DELAY = "delay"  # answer normally after delay_s (beyond the client's timeout)
     ERROR_DOCUMENT = "error_document"  # 200 with {"status": "error", ...}
     RESET = "reset"  # close the connection without answering
+    SLOW_BODY = "slow_body"  # the real answer, a few bytes every delay_s (a read timeout never fires)
+    WRONG_TYPE = "wrong_type"  # the real answer labelled text/html
+    INVALID_UTF8 = "invalid_utf8"  # the real answer with bytes that are not UTF-8 in it
+    HUGE = "huge"  # 200 with a body of size_mb megabytes (chunked, no length: only a cap stops it)
 
 
 @dataclass
@@ -57,6 +63,7 @@ class Fault:
     retry_after: str | None = None
     body: bytes | None = None
     match: str | None = None  # only requests whose path contains this
+    size_mb: int = 256
 
 
 @dataclass
@@ -124,6 +131,7 @@ class FakeService:
         self.unlimited = unlimited  # path prefixes outside the limit (another host in real life)
         self.requests: list[Request] = []
         self.throttled = 0
+        self.faults_played: list[FaultKind] = []  # the kind of every fault played, in order
         self.faults: deque[Fault] = deque()
         self._lock = threading.Lock()
         self._last_accepted = -math.inf
@@ -169,6 +177,7 @@ class FakeService:
         with self._lock:
             self.requests.clear()
             self.throttled = 0
+            self.faults_played.clear()
             self.faults.clear()
 
     def arrival_gaps(self) -> list[float]:
@@ -219,6 +228,8 @@ class FakeService:
             self._send(h, self.throttle_response())
             return
         if fault is not None:
+            with self._lock:
+                self.faults_played.append(fault.kind)
             self._play(h, fault, request)
             return
         try:
@@ -280,6 +291,45 @@ class FakeService:
             self._hang_up(h)
         elif kind is FaultKind.RESET:
             self._hang_up(h)
+        elif kind is FaultKind.SLOW_BODY:
+            self._trickle(h, self.handle(request), fault.delay_s or 0.2)
+        elif kind is FaultKind.WRONG_TYPE:
+            response = self.handle(request)
+            self._send(h, Response(response.status, response.body, {"Content-Type": "text/html; charset=utf-8"}))
+        elif kind is FaultKind.INVALID_UTF8:
+            response = self.handle(request)
+            quote = response.body.find(b'"', response.body.find(b":"))  # inside the first string value
+            body = response.body[: quote + 1] + b"\xff\xfe\xc3(" + response.body[quote + 1 :]
+            self._send(h, Response(response.status, body, response.headers))
+        elif kind is FaultKind.HUGE:
+            self._flood(h, fault.size_mb)
+
+    @staticmethod
+    def _trickle(h: _Handler, response: Response, delay_s: float) -> None:
+        h.send_response(response.status)
+        for name, value in response.headers.items():
+            h.send_header(name, value)
+        h.send_header("Content-Length", str(len(response.body)))
+        h.end_headers()
+        with contextlib.suppress(OSError):
+            for start in range(0, len(response.body), 16):
+                h.wfile.write(response.body[start : start + 16])
+                h.wfile.flush()
+                time.sleep(delay_s)
+
+    @staticmethod
+    def _flood(h: _Handler, size_mb: int) -> None:
+        h.send_response(200)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Transfer-Encoding", "chunked")
+        h.end_headers()
+        block = b" " * (1 << 20)
+        chunk = f"{len(block):x}\r\n".encode() + block + b"\r\n"
+        with contextlib.suppress(OSError):  # the client hangs up once it has read its cap
+            for _ in range(size_mb):
+                h.wfile.write(chunk)
+            h.wfile.write(b"0\r\n\r\n")
+        h.close_connection = True
 
     @staticmethod
     def _hang_up(h: _Handler) -> None:

@@ -35,6 +35,12 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, World, list[AudioTrack]]:
     root = tmp_path_factory.mktemp("kill") / "library"
+    world, tracks = kill_library(root)
+    return root, world, tracks
+
+
+def kill_library(root: Path) -> tuple[World, list[AudioTrack]]:
+    """Two albums of four 5 s files (one file holds two songs), and a fake world that knows them all."""
     tracks = make_album(root, "One/Album", 4, seconds=5.0, seed=5)
     tracks += make_album(root, "Two/Album", 4, seconds=5.0, seed=6, songs_in_last=2)
     world = World()
@@ -68,7 +74,7 @@ def source(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, World, list[
                 mbid("kill-release", album), album, "2001-01-01", "GB", [artist], mbid("kill-rg", album), album, media
             )
         )
-    return root, world, tracks
+    return world, tracks
 
 
 @pytest.fixture(scope="module")

@@ -24,6 +24,7 @@ ALLOWED = {
     "errors": set(),
     "ticks": set(),
     "events": set(),
+    "shutdown": set(),  # the exit deadline of serve and import (edges only)
     "params": {"errors"},
     "config": {"errors"},
     "records": {"errors", "ticks"},
@@ -34,8 +35,8 @@ ALLOWED = {
     "ingest": {"records", "db"} | DOMAIN | LEAVES,
     "services": {"records", "db", "ingest"} | LEAVES,
     "api": {"services", "ingest", "records", "db"} | LEAVES,
-    "cli": {"services", "ingest", "records", "db", "server"} | LEAVES,
-    "server": {"api"} | LEAVES,
+    "cli": {"services", "ingest", "records", "db", "server", "shutdown"} | LEAVES,
+    "server": {"api", "shutdown"} | LEAVES,
 }
 # The edges reach the database only through services (``wkmp_ai.db`` itself, to open it, aside).
 EDGES = ("api", "cli")

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.services.analysis import amplitude_of_span
@@ -20,10 +20,19 @@ from wkmp_ai.services.analysis import amplitude_of_span
 router = APIRouter(tags=["analyze"])
 
 
+MAX_TIME_S = 604_800.0  # a week: any longer time is not in a file we import
+
+
 class AmplitudeRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt key must not be ignored silently
+
     file_path: str = Field(description="audio file inside the root folder; absolute or relative to the root")
-    start_time: float = Field(0.0, ge=0.0, description="seconds from the start of the file")
-    end_time: float | None = Field(None, gt=0.0, description="seconds from the start; omitted = end of file")
+    start_time: float = Field(
+        0.0, ge=0.0, le=MAX_TIME_S, allow_inf_nan=False, description="seconds from the start of the file"
+    )
+    end_time: float | None = Field(
+        None, gt=0.0, le=MAX_TIME_S, allow_inf_nan=False, description="seconds from the start; omitted = end of file"
+    )
     parameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the stored parameters")
 
 

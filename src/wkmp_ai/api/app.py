@@ -17,6 +17,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
 from wkmp_ai.api import analyze, events, health, imports, pages, parameters
+from wkmp_ai.api.responses import plain
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
 from wkmp_ai.config import Settings
@@ -70,11 +71,12 @@ def create_app(settings: Settings) -> FastAPI:
             for err in exc.errors()
         ]
         message = "; ".join(f"{p['location']}: {p['message']}" for p in problems)
-        return JSONResponse({"error": "invalid_request", "message": message, "errors": problems}, status_code=400)
+        body = {"error": "invalid_request", "message": message, "errors": problems}
+        return JSONResponse(plain(body), status_code=400)
 
     @app.exception_handler(WkmpError)
     async def our_error(request: Request, exc: WkmpError) -> JSONResponse:
         """The one translation of our errors into HTTP: status by kind and code, one body shape."""
-        return JSONResponse(http_body(exc), status_code=http_status(exc))
+        return JSONResponse(plain(http_body(exc)), status_code=http_status(exc))
 
     return app

@@ -10,6 +10,7 @@ stream ends after ``completed``.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -23,6 +24,7 @@ from wkmp_ai.ingest.session import ImportSession
 
 router = APIRouter(tags=["events"])
 KEEPALIVE_S = 15
+_EVENT_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # the ids we send; a longer one is not ours
 
 
 def _frame(event_type: str, data: dict[str, Any], event_id: int | None = None) -> ServerSentEvent:
@@ -60,7 +62,7 @@ async def _stream(session: ImportSession, last_seen: int) -> AsyncIterator[Serve
 async def events(
     services: Annotated[Services, Depends(get_services)],
     session_id: Annotated[str | None, Query()] = None,
-    last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0)] = None,
+    last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0, lt=10**18)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
     session = services.sessions.get(session_id) if session_id else services.sessions.latest()
@@ -68,6 +70,8 @@ async def events(
         message = f"no import session {session_id}" if session_id else "no import session has run"
         raise Refused(message, error="Not Found", status=404)
     last_seen = last_event_id_query or 0
-    if last_event_id and last_event_id.strip().isdigit():
+    if last_event_id and last_event_id.strip():  # an empty id is the spec's way of saying none
+        if not _EVENT_ID.fullmatch(last_event_id.strip()):
+            raise Refused("Last-Event-ID must be an event number this service sent")
         last_seen = int(last_event_id.strip())
     return EventSourceResponse(_stream(session, last_seen), ping=KEEPALIVE_S, headers={"Cache-Control": "no-store"})

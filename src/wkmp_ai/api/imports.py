@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.services.imports import cancel_import, import_status, start_import
@@ -14,6 +14,8 @@ router = APIRouter(tags=["import"])
 
 
 class StartRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a typo must not import the whole root
+
     root_folder: str | None = Field(
         default=None, description="folder to import; inside the service's root folder (default: the root itself)"
     )

@@ -3,7 +3,8 @@
 In order, for every HTTP request:
 
 1. **Host check** — a ``Host`` naming anything but this service is refused (400). This stops DNS
-   rebinding: a hostile page that resolves its own name to 127.0.0.1 still sends its own name.
+   rebinding: a hostile page that resolves its own name to 127.0.0.1 still sends its own name. The
+   header is parsed strictly (name or ``[IPv6]``, optional numeric port, nothing else).
 2. **Cross-origin writes** — a state-changing request (POST/PUT/PATCH/DELETE) whose ``Origin`` is
    neither this service nor wkmp-ui is refused (403), as is one a browser marks
    ``Sec-Fetch-Site: cross-site``. Requests without an ``Origin`` (curl, scripts) pass.
@@ -17,6 +18,7 @@ In order, for every HTTP request:
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable
 from urllib.parse import urlsplit
 
@@ -48,11 +50,18 @@ def _replay(body: bytes, receive: Receive) -> Receive:
     return replay
 
 
-def _host_name(host_header: str) -> str:
-    host = host_header.strip().lower()
-    if host.startswith("["):  # [::1]:5723
-        return host.split("]", 1)[0] + "]"
-    return host.rsplit(":", 1)[0] if host.count(":") == 1 else host
+# RFC 9110 Host = uri-host [ ":" port ]: a bracketed IPv6 address or a plain name/IPv4 address, then
+# an optional port of digits. Nothing else may follow: "127.0.0.1:5799@evil.example" and
+# "[::1]evil.example" name someone else (a browser resolving them reaches another host).
+_HOST = re.compile(r"(?:\[(?P<ip6>[0-9a-f:.]+)\]|(?P<name>[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?))(?::[0-9]{1,5})?", re.ASCII)
+
+
+def _host_name(host_header: str) -> str | None:
+    """The host named by a ``Host`` header (lower case, IPv6 in brackets), or None if it is malformed."""
+    match = _HOST.fullmatch(host_header.strip().lower())
+    if match is None:
+        return None
+    return f"[{match['ip6']}]" if match["ip6"] else match["name"]
 
 
 def _origin_of(url: str) -> str:
@@ -90,7 +99,8 @@ class SecurityMiddleware:
         headers = Headers(scope=scope)
         host = headers.get("host", "")
         if _host_name(host) not in self.allowed_hosts:
-            await _send_json(send, 400, {"error": "invalid_host", "message": f"Host {host!r} is not accepted"})
+            shown = host.encode("latin-1", "replace").decode("ascii", "replace")[:200]
+            await _send_json(send, 400, {"error": "invalid_host", "message": f"Host {shown} is not accepted"})
             return
 
         method = scope["method"]

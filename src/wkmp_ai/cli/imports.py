@@ -1,7 +1,8 @@
 """``wkmp-ai import DIR``: the same session code as the service, with a terminal progress bar.
 
 The bar is one more view of the session's events. SIGTERM and Ctrl-C cancel the session at the
-next file boundary (nothing half-written) and the command exits non-zero. ``--json`` prints the
+next file boundary (nothing half-written) and the command exits non-zero, within 5 s of the signal
+whatever a thread is doing (:mod:`wkmp_ai.shutdown`). ``--json`` prints the
 final summary as one JSON object on stdout; the progress bar goes to stderr either way, and only
 when stderr is a terminal.
 """
@@ -22,6 +23,7 @@ from rich.table import Table
 from wkmp_ai.config import Settings
 from wkmp_ai.events import EventType
 from wkmp_ai.ingest.session import ImportSession, State
+from wkmp_ai.shutdown import ExitDeadline
 
 __all__ = ["run_import"]
 
@@ -44,9 +46,15 @@ async def _run(settings: Settings, directory: Path, *, as_json: bool) -> int:
         for warning in warnings:
             console.print(f"[yellow]warning:[/] {warning}")
         session = start_import(service, str(directory))
+        deadline = ExitDeadline("the import")
+
+        def stop() -> None:
+            session.request_cancel()
+            deadline.arm()
+
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
-            loop.add_signal_handler(sig, session.request_cancel)
+            loop.add_signal_handler(sig, stop)
         await _show_progress(session, console, show_bar=console.is_terminal)
         await service.sessions.wait(session.id)
     finally:

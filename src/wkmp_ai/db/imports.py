@@ -160,8 +160,10 @@ def write_file_analysis(
 
 
 def mark_failed(conn: sqlite3.Connection, item: WorkItem, code: str, message: str) -> None:
-    """Record that this content cannot be analysed; its old passages (of other content) go."""
+    """Record that this content cannot be analysed; its old passages (of other content) go, and so
+    does the duration its header claimed: only a decode measures it (a header may say 18 days)."""
     conn.execute("DELETE FROM passages WHERE file_id = ?", (item.file_id,))
+    conn.execute("UPDATE files SET duration = NULL WHERE guid = ?", (item.file_id,))
     _set_state(conn, item, "failed", error_code=code, error_message=message)
 
 

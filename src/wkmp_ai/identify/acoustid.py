@@ -216,7 +216,7 @@ def _check_error_document(doc: Any) -> None:
     if code in _TRANSIENT_CODES:
         kind = "rate_limit" if code == 14 else "http"
         raise Transient(f"AcoustID error {code}: {_TRANSIENT_CODES[code]}", kind=kind)
-    raise Rejected("acoustid", f"AcoustID error {code}: {message[:200]}")
+    raise Rejected("acoustid", f"AcoustID error {code}: {message[:4000]}")  # redacted, then cut, in http.py
 
 
 def _inspect_error(response: httpx.Response) -> None:

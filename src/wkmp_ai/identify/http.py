@@ -10,13 +10,22 @@ Errors, translated once here (docs/design.md, *Errors*)::
     ├── NotFound                 404: a definite "no such thing"
     └── Rejected                 another 4xx or an error document that retrying cannot fix
 
+Every exchange is bounded: the whole answer, body included, must arrive within the timeout (a body
+trickling in byte by byte does not reset it), and at most :data:`MAX_BODY_BYTES` of it is read
+(after decompression; a longer one is abandoned).
+
 Transient failures — connection refused, DNS failure, timeouts, 429/500/502/503/504, a truncated
-body, an HTML page or malformed JSON where JSON was due, an error document the parser calls
-transient — are retried with exponential backoff and jitter, honouring ``Retry-After``. When an
+or oversized body, an HTML page or malformed JSON where JSON was due, an error document the parser
+calls transient — are retried with exponential backoff and jitter, honouring ``Retry-After``. When an
 operation still fails, the breaker counts it; after ``breaker_threshold`` consecutive failed
 operations (or one :class:`Rejected` with ``fatal=True``, e.g. an invalid API key) the service is
-unavailable for the rest of the session. A secret (the AcoustID key) is redacted from every
-message this module produces.
+unavailable for the rest of the session.
+
+This is the one place where a service's answers become our errors: every :class:`ServiceError`
+leaving :meth:`ServiceClient.request` — including those a response parser raised from the
+service's own error document, which may quote the request — has the secret (the AcoustID key,
+as sent and URL-encoded) replaced by ``***`` and its detail cut to :data:`MAX_DETAIL` characters,
+in that order, so that no part of the key survives a cut.
 """
 
 from __future__ import annotations
@@ -30,6 +39,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import httpx
 
@@ -50,6 +60,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+MAX_DETAIL = 300  # characters of a service's own message kept in our error
+MAX_BODY_BYTES = 32 << 20  # no answer of these services is larger (a cover image is at most 30 MiB)
 
 
 _NETWORK_CODE = {
@@ -188,6 +200,7 @@ class ServiceClient:
         self.limiter = limiter or RateLimiter(rate, clock=clock, sleep=sleep)
         self.retry = retry or RetryPolicy()
         self.breaker_threshold = max(1, breaker_threshold)
+        self.timeout_s = timeout_s
         self.stats = ServiceStats()
         self._sleep = sleep
         self._rng = rng or random.Random()
@@ -211,8 +224,18 @@ class ServiceClient:
 
     def redact(self, text: str) -> str:
         if self._secret:
-            text = text.replace(self._secret, "***")
+            for form in {self._secret, quote_plus(self._secret), quote(self._secret, safe="")}:
+                text = text.replace(form, "***")
         return text
+
+    def _ours(self, exc: ServiceError) -> ServiceError:
+        """``exc`` fit to leave this module: the secret redacted, then the detail capped."""
+        detail = self.redact(exc.detail)
+        if len(detail) > MAX_DETAIL:
+            detail = detail[: MAX_DETAIL - 1] + "…"
+        exc.detail = detail
+        exc.args = (f"{exc.service}: {detail}",)
+        return exc
 
     def mark_unavailable(self, reason: str) -> None:
         if self.unavailable_reason is None:
@@ -264,6 +287,8 @@ class ServiceClient:
         last: ServiceError | None = None
         for attempt in range(1, self.retry.attempts + 1):
             retry_after: float | None = None
+            if not self.available:  # given up: fail at once, without waiting for a rate-limit slot
+                raise self._unavailable()
             try:
                 async with self.limiter.slot() as sent:
                     if not self.available:  # also when another task gave the service up while we waited
@@ -274,11 +299,16 @@ class ServiceClient:
                         if event.endswith("send_request_headers.started"):
                             sent()
 
-                    response = await self._http.request(
+                    request = self._http.build_request(
                         method, url, params=params, content=content, headers=headers, extensions={"trace": trace}
                     )
+                    response = await self._exchange(request)
             except httpx.TimeoutException as exc:
                 last = ServiceError(self.name, f"timed out ({type(exc).__name__})", kind="timeout")
+            except TimeoutError:
+                last = ServiceError(self.name, f"the answer took longer than {self.timeout_s:g} s", kind="timeout")
+            except _TooLarge as exc:
+                last = ServiceError(self.name, f"answer of more than {exc.size:,} bytes refused", kind="garbage")
             except httpx.TransportError as exc:
                 last = ServiceError(self.name, self.redact(f"{type(exc).__name__}: {exc}"), kind="network")
             else:
@@ -290,16 +320,18 @@ class ServiceClient:
                         self.stats.throttled += 1
                         self.limiter.defer(retry_after if retry_after is not None else self.limiter.interval)
                     last = ServiceError(self.name, self.redact(exc.detail), kind=exc.kind, status=response.status_code)
-                except NotFound:
+                except NotFound as exc:
                     self._succeeded()
                     self.stats.not_found += 1
-                    raise
+                    raise self._ours(exc) from None
                 except Rejected as exc:
+                    self._ours(exc)
+                    log.info("%s: request refused: %s", self.name, exc.detail)
                     if exc.fatal:
                         self.mark_unavailable(exc.detail)
                     else:
                         self._succeeded()
-                    raise
+                    raise exc from None
                 else:
                     self._succeeded()
                     return result
@@ -312,7 +344,27 @@ class ServiceClient:
                 await self._sleep(delay)
         assert last is not None
         self._failed(last)
-        raise last
+        raise self._ours(last)
+
+    async def _exchange(self, request: httpx.Request) -> httpx.Response:
+        """Send ``request`` and read its whole answer within ``timeout_s`` and :data:`MAX_BODY_BYTES`."""
+        async with asyncio.timeout(self.timeout_s):
+            response = await self._http.send(request, stream=True)
+            try:
+                declared = response.headers.get("content-length", "")
+                if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
+                    raise _TooLarge(int(declared))
+                chunks: list[bytes] = []
+                total = 0
+                async for chunk in response.aiter_bytes():  # decompressed: a gzip bomb is capped too
+                    total += len(chunk)
+                    if total > MAX_BODY_BYTES:
+                        raise _TooLarge(total)
+                    chunks.append(chunk)
+            finally:
+                await response.aclose()
+        kept = [(k, v) for k, v in response.headers.raw if k.lower() not in _BODY_HEADERS]  # the body is decoded
+        return httpx.Response(response.status_code, headers=kept, content=b"".join(chunks), request=request)
 
     def _evaluate(
         self, response: httpx.Response, parse: Parser, inspect_error: Callable[[httpx.Response], None] | None
@@ -328,7 +380,7 @@ class ServiceClient:
         if status == 404:
             raise NotFound(self.name, "not found", kind="not_found", status=404)
         if status >= 400:
-            raise Rejected(self.name, self.redact(f"HTTP {status}: {_excerpt(response)}"), status=status)
+            raise Rejected(self.name, f"HTTP {status}: {_excerpt(response)}", status=status)
         if status >= 300:
             raise Transient(f"unexpected redirect {status}", kind="http")
         return parse(response)
@@ -346,6 +398,15 @@ class ServiceClient:
             self.mark_unavailable(f"{self._consecutive_failures} failed operations in a row, last: {error.detail}")
 
 
-def _excerpt(response: httpx.Response, limit: int = 200) -> str:
+_BODY_HEADERS = frozenset({b"content-encoding", b"content-length", b"transfer-encoding"})
+
+
+class _TooLarge(Exception):
+    def __init__(self, size: int):
+        super().__init__(f"{size} bytes")
+        self.size = size
+
+
+def _excerpt(response: httpx.Response, limit: int = 4 * MAX_DETAIL) -> str:
     text = response.content[:limit].decode("utf-8", "replace")
     return " ".join(text.split())

@@ -34,6 +34,7 @@ from wkmp_ai.db import files as q
 from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.ingest.pool import process_pool
+from wkmp_ai.ingest.rootfiles import save_beside
 from wkmp_ai.records.scan import DiscoveredFile, Discovery, ScanWarning, Tags
 from wkmp_ai.scan.covers import ArtChoice, CoverPlanner
 from wkmp_ai.scan.discover import discover
@@ -276,7 +277,7 @@ class _Sync:
             by_hash.setdefault(row.hash, []).append(row)
         with self.db.read() as conn:
             planner = CoverPlanner(
-                self.root, lambda folder, h: q.find_art_in_folder(conn, folder, h), self.warnings.append
+                self.root, lambda folder, h: q.find_art_in_folder(conn, folder, h), self.warnings.append, save_beside
             )
             for read in reads:
                 self._classify_one(read, known, missing, by_hash, planner)

@@ -21,7 +21,8 @@ import contextlib
 import json
 import logging
 import os
-from collections.abc import Callable
+import signal
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -214,6 +215,22 @@ class _ImportRun:
     def _stopping(self) -> bool:
         return self.session.cancel_requested.is_set() or self.session.fatal is not None
 
+    async def _unless_cancelled(self, awaitable: Awaitable[T]) -> T | None:
+        """``await awaitable``, but give it up (cancelled, None returned) as soon as a cancel is asked
+        for: waiting out a network back-off or a busy worker broke the 2 s promise. Nothing is
+        half-written by giving up: every write is one transaction on the writer thread."""
+        work = asyncio.ensure_future(awaitable)
+        stop = asyncio.ensure_future(self.session.cancel_requested.wait())
+        try:
+            await asyncio.wait({work, stop}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stop.cancel()
+        if work.done():
+            return work.result()
+        work.cancel()
+        await asyncio.gather(work, return_exceptions=True)
+        return None
+
     # ---- SCANNING -----------------------------------------------------------------------------
     async def _scan(self) -> list[q.WorkItem] | None:
         session = self.session
@@ -258,11 +275,13 @@ class _ImportRun:
         assert self.pool_ready is not None
         self.pool = await self.pool_ready
         slots: asyncio.Queue[int] = asyncio.Queue()
-        for slot in range(parallelism):
-            slots.put_nowait(slot)
+        for free in range(parallelism):
+            slots.put_nowait(free)
         current: _Folder | None = None
         for item in work:
-            slot = await slots.get()
+            slot = await self._unless_cancelled(slots.get())
+            if slot is None:
+                break
             if self._stopping():
                 slots.put_nowait(slot)
                 break
@@ -308,15 +327,14 @@ class _ImportRun:
         assert self.pool is not None
         path = session.root_folder / item.rel_path
         try:
-            analysis: FileAnalysis = await self.pool.run(
-                analyse_file, str(path), self.params, timeout=analysis_timeout(item.duration_s), flavor=True
-            )
+            analysis = await self._analyse(str(path), item)
         except Exception as exc:
             if self._stopping():  # killed by cancel: the file is simply not done
                 return None
             code, message = _analysis_failure(exc)
             session.record_error(code, message, path=item.rel_path)
-            await self.service.write(q.mark_failed, item, code.value, message)
+            if not _killed_from_outside(exc):  # that says nothing about the file: the next run tries again
+                await self.service.write(q.mark_failed, item, code.value, message)
             session.file_finished(slot, ok=False)
             return None
         with self.service.db.read() as conn:
@@ -341,6 +359,21 @@ class _ImportRun:
             session.record_error(warning.code, warning.message, path=item.rel_path)
         session.file_finished(slot, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
         return request
+
+    async def _analyse(self, path: str, item: q.WorkItem) -> FileAnalysis:
+        """The file's analysis from a worker. A worker killed from outside (SIGKILL: the OOM killer, an
+        administrator) says nothing about the file, so the file gets one more worker; killed again, it
+        is skipped for this session but not marked failed. A crash (SIGSEGV, SIGABRT) or a hang is the
+        file's doing and marks it failed."""
+        assert self.pool is not None
+        timeout = analysis_timeout(item.duration_s)
+        try:
+            return await self.pool.run(analyse_file, path, self.params, timeout=timeout, flavor=True)  # type: ignore[no-any-return]
+        except TaskCrashed as exc:
+            if not _killed_from_outside(exc) or self._stopping():
+                raise
+            log.warning("%s: its worker was killed (SIGKILL); analysing it again", item.rel_path)
+            return await self.pool.run(analyse_file, path, self.params, timeout=timeout, flavor=True)  # type: ignore[no-any-return]
 
     # ---- identification -----------------------------------------------------------------------
     def _close_folder(self, folder: _Folder) -> None:
@@ -387,11 +420,15 @@ class _ImportRun:
             return
         self.session.operation = f"Identifying {len(pending)} files left pending by earlier imports"
         groups = group_files(request for _key, request in pending)
-        results = await identify_and_write(
-            self.identifier, self.service.writer, groups, concurrency=IDENTIFY_CONCURRENCY
+        await self._unless_cancelled(  # each result is reported as it is written
+            identify_and_write(
+                self.identifier,
+                self.service.writer,
+                groups,
+                concurrency=IDENTIFY_CONCURRENCY,
+                on_result=self._report_identification,
+            )
         )
-        for result in results:
-            self._report_identification(result)
 
     async def _stop_identification(self) -> None:
         if self._stopping():
@@ -415,7 +452,19 @@ def _relative(root: Path, folder: Path) -> str:
     return "" if rel == "." else rel
 
 
+def _killed_from_outside(exc: BaseException) -> bool:
+    return isinstance(exc, TaskCrashed) and exc.exitcode == -signal.SIGKILL
+
+
 def _analysis_failure(exc: BaseException) -> tuple[ErrorCode, str]:
+    if _killed_from_outside(exc):
+        return (
+            ErrorCode.ANALYSIS_FAILED,
+            "its analysis worker was killed from outside twice (SIGKILL, e.g. by the out-of-memory killer);"
+            " the file was skipped and the next import tries it again",
+        )
+    if isinstance(exc, MemoryError):
+        return ErrorCode.ANALYSIS_FAILED, "analysing this file took more memory than a worker may have; it was skipped"
     if isinstance(exc, IngestError):
         return exc.code, exc.detail
     if isinstance(exc, TaskTimedOut):

@@ -7,7 +7,11 @@ exactly which task did it; that worker is killed and replaced and the others car
 
 Workers are forked from a forkserver that has already imported the heavy modules (NumPy, PyAV,
 Essentia), so replacing one is cheap. A worker is also replaced after ``max_tasks`` tasks, which
-keeps memory flat over a long import. Workers ignore SIGINT (Ctrl-C is the parent's business) and
+keeps memory flat over a long import. Each worker's address space is capped
+(:data:`WORKER_ADDRESS_SPACE`): a decode that runs away — FFmpeg holds 2 bytes of memory for every
+byte of an MP3 whose frames give way to a gigabyte of zeros — fails that one file with a
+``MemoryError`` instead of taking the machine's memory (a worker needs about 650 MB of address
+space, 180 MB resident, for an hour of FLAC). Workers ignore SIGINT (Ctrl-C is the parent's business) and
 exit by themselves when the parent dies (their pipe closes).
 """
 
@@ -18,6 +22,7 @@ import contextlib
 import multiprocessing as mp
 import multiprocessing.connection
 import os
+import resource
 import signal
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -26,7 +31,7 @@ from typing import Any
 
 from wkmp_ai.errors import ErrorCode, WkmpError
 
-__all__ = ["TaskCrashed", "TaskTimedOut", "WorkerPool"]
+__all__ = ["WORKER_ADDRESS_SPACE", "TaskCrashed", "TaskTimedOut", "WorkerPool"]
 
 
 class TaskCrashed(WkmpError):
@@ -55,8 +60,13 @@ class RemoteError(WkmpError):
     code = ErrorCode.ANALYSIS_FAILED
 
 
-def _worker_main(conn: mp.connection.Connection) -> None:
+WORKER_ADDRESS_SPACE = 2 << 30  # bytes; three times what the largest analysis needs
+
+
+def _worker_main(conn: mp.connection.Connection, address_space: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if address_space:
+        resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     while True:
         try:
             task = conn.recv()
@@ -84,11 +94,19 @@ class _Worker:
 
 
 class WorkerPool:
-    def __init__(self, size: int, *, preload: Sequence[str] = (), max_tasks: int = 100):
+    def __init__(
+        self,
+        size: int,
+        *,
+        preload: Sequence[str] = (),
+        max_tasks: int = 100,
+        address_space: int | None = WORKER_ADDRESS_SPACE,
+    ):
         if size < 1:
             raise ValueError("a pool needs at least one worker")
         self.size = size
         self.max_tasks = max_tasks
+        self.address_space = address_space
         self._ctx = mp.get_context("forkserver")
         if preload:
             self._ctx.set_forkserver_preload(list(preload))
@@ -101,7 +119,9 @@ class WorkerPool:
 
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
-        process = self._ctx.Process(target=_worker_main, args=(child,), daemon=True, name="wkmp-ai-worker")
+        process = self._ctx.Process(
+            target=_worker_main, args=(child, self.address_space), daemon=True, name="wkmp-ai-worker"
+        )
         process.start()
         child.close()
         worker = _Worker(process, parent)

@@ -5,7 +5,10 @@ Sources, in order: the picture embedded in the file (ID3 ``APIC``, FLAC/Vorbis
 image in the file's folder named ``cover.*``, ``folder.*`` or ``front.*`` (docs/scan.md, *Cover art*).
 
 - A picture is accepted only when Pillow can decode all of it (JPEG, PNG, GIF, BMP, WebP) and it
-  is not absurdly large (:data:`MAX_PIXELS`); otherwise ``COVER_ART_INVALID``.
+  is not absurdly large (:data:`MAX_IMAGE_BYTES`, :data:`MAX_PIXELS`); otherwise ``COVER_ART_INVALID``.
+- A folder image is read by :func:`read_image_file` only: its canonical path must lie inside the
+  root folder (a link out is ``PATH_OUTSIDE_ROOT``), and it must be a regular file (a FIFO, device,
+  socket or folder is never opened) of at most :data:`MAX_IMAGE_BYTES`.
 - Anything over :data:`MAX_SIDE` on either side is resized to fit (aspect kept, Lanczos).
   JPEG and PNG that already fit are kept byte for byte; others are re-encoded.
 - The image is written next to the audio file with its base name: ``song.mp3`` → ``song.jpg``.
@@ -18,18 +21,36 @@ from __future__ import annotations
 import hashlib
 import io
 import os
-import time
+import stat
 import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
 
 from wkmp_ai.errors import ErrorCode, IngestError, plain_message
+from wkmp_ai.scan.walk import relative_to_root
 
-__all__ = ["MAX_PIXELS", "MAX_SIDE", "PreparedArt", "find_folder_image", "prepare_image", "save_beside"]
+__all__ = [
+    "MAX_IMAGE_BYTES",
+    "MAX_PIXELS",
+    "MAX_SIDE",
+    "PreparedArt",
+    "find_folder_image",
+    "prepare_image",
+    "read_image_file",
+]
 
 MAX_SIDE = 1024
 MAX_PIXELS = 64_000_000  # 8000 x 8000; more is not a cover, it is an attack on memory
+MAX_IMAGE_BYTES = 50_000_000  # a real cover is a few MB; a 6000 px PNG scan stays under this
+OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+_KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFIFO: "a FIFO",
+    stat.S_IFSOCK: "a socket",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+}
 _FORMATS = {"JPEG": ".jpg", "PNG": ".png", "GIF": ".gif", "BMP": ".bmp", "WEBP": ".webp"}
 _FOLDER_NAMES = ("cover", "folder", "front")
 _IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".webp")
@@ -52,6 +73,8 @@ def prepare_image(raw: bytes) -> PreparedArt:
 
     Raises IngestError(COVER_ART_INVALID) when it is not a whole, decodable, reasonable image.
     """
+    if len(raw) > MAX_IMAGE_BYTES:
+        raise IngestError(ErrorCode.COVER_ART_INVALID, _too_big(len(raw)))
     source_hash = hashlib.sha256(raw).hexdigest()
     try:
         with warnings.catch_warnings():
@@ -94,6 +117,50 @@ def _fit(image: Image.Image, kind: str, source_hash: str) -> PreparedArt:
     return PreparedArt(out.getvalue(), suffix, image.width, image.height, source_hash, False)
 
 
+def _too_big(size: int) -> str:
+    return f"image file of {size // 1_000_000} MB is over the {MAX_IMAGE_BYTES // 1_000_000} MB limit for cover art"
+
+
+def read_image_file(path: str, root: str) -> tuple[str, bytes]:
+    """The canonical path and bytes of the image file at ``path``, read safely.
+
+    Refused with :class:`IngestError`: a canonical path outside ``root`` (``PATH_OUTSIDE_ROOT``);
+    anything but a regular file, never opened (a FIFO would block, a device never ends); a file
+    over :data:`MAX_IMAGE_BYTES` (``COVER_ART_INVALID``). The file is opened without following a
+    link and checked again on the open descriptor, so a swap after the checks changes nothing.
+    """
+    real = os.path.realpath(path)
+    if relative_to_root(real, root) is None:
+        raise IngestError(ErrorCode.PATH_OUTSIDE_ROOT, "symbolic link leads outside the root folder; not used")
+    try:
+        _check_regular(os.stat(real))
+        fd = os.open(real, OPEN_FLAGS)
+    except OSError as exc:
+        raise IngestError(ErrorCode.COVER_ART_INVALID, f"cannot read: {plain_message(exc)}") from exc
+    try:
+        _check_regular(os.fstat(fd))
+        chunks: list[bytes] = []
+        total = 0
+        while chunk := os.read(fd, 1 << 20):
+            total += len(chunk)
+            if total > MAX_IMAGE_BYTES:  # the file grew after the fstat
+                raise IngestError(ErrorCode.COVER_ART_INVALID, _too_big(total))
+            chunks.append(chunk)
+    except OSError as exc:
+        raise IngestError(ErrorCode.COVER_ART_INVALID, f"cannot read: {plain_message(exc)}") from exc
+    finally:
+        os.close(fd)
+    return real, b"".join(chunks)
+
+
+def _check_regular(st: os.stat_result) -> None:
+    kind = stat.S_IFMT(st.st_mode)
+    if kind != stat.S_IFREG:
+        raise IngestError(ErrorCode.COVER_ART_INVALID, f"not a regular file ({_KINDS.get(kind, 'a special file')})")
+    if st.st_size > MAX_IMAGE_BYTES:
+        raise IngestError(ErrorCode.COVER_ART_INVALID, _too_big(st.st_size))
+
+
 def find_folder_image(folder: str) -> str | None:
     """Absolute path of the folder's cover image (``cover.*``, then ``folder.*``, then ``front.*``)."""
     try:
@@ -109,46 +176,3 @@ def find_folder_image(folder: str) -> str | None:
         if wanted in by_stem:
             return os.path.join(folder, by_stem[wanted])
     return None
-
-
-def _utc_stamp(now: float) -> str:
-    return time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(now))
-
-
-def save_beside(art: PreparedArt, audio_path: str, *, now: float | None = None) -> str:
-    """Write ``art`` next to ``audio_path`` (same base name) and return the absolute path written.
-
-    A file already there with the same bytes is reused; one with other bytes is left alone and the
-    image gets a time-stamped name. Never overwrites anything.
-    """
-    folder, _, name = audio_path.rpartition(os.sep)
-    stem = name.rpartition(".")[0] or name
-    stamp = _utc_stamp(time.time() if now is None else now)
-    candidates = [f"{stem}{art.suffix}", f"{stem}_{stamp}{art.suffix}"]
-    candidates += [f"{stem}_{stamp}_{n}{art.suffix}" for n in range(2, 100)]
-    for candidate in candidates:
-        target = os.path.join(folder, candidate)
-        try:
-            fh = open(target, "xb")  # noqa: SIM115 - closed below; removed again if the write fails
-        except FileExistsError:
-            if _same_bytes(target, art.data):
-                return target
-            continue
-        try:
-            with fh:
-                fh.write(art.data)
-        except OSError:
-            os.unlink(target)  # never leave half an image behind
-            raise
-        return target
-    raise IngestError(ErrorCode.COVER_ART_INVALID, f"no free file name for the cover of {name}")
-
-
-def _same_bytes(path: str, data: bytes) -> bool:
-    try:
-        if os.path.getsize(path) != len(data):
-            return False
-        with open(path, "rb") as fh:
-            return fh.read() == data
-    except OSError:
-        return False

@@ -7,12 +7,20 @@ carry one), RIFF INFO (WAV). Text declared Latin-1 that is really UTF-8 is repai
 Untrusted bytes may fail only with our warning: :func:`read_tags` never raises. A file whose tags
 cannot be parsed gives empty :class:`Tags` with a ``TAG_READ_ERROR`` warning; the file itself is
 still imported (its audio may be fine).
+
+Tags are what a file's author wrote, so they are bounded before anything keeps them: a value is cut
+to :data:`MAX_TAG_VALUE_BYTES` of UTF-8 (at a character boundary) and a field keeps its first
+:data:`MAX_TAG_VALUES` values (an 8 MiB TITLE or 5,000 ARTIST values are attacks, not metadata);
+the file gets one ``TAG_READ_ERROR`` warning saying what was cut. ``duration_s`` is the header's
+claim only when it is plausible (:func:`plausible_duration`).
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +42,20 @@ from wkmp_ai.errors import ErrorCode, plain_message
 from wkmp_ai.records.scan import ScanWarning, Tags
 from wkmp_ai.scan.tagmaps import FRONT_COVER, canonical_from, pictures_from, riff_info
 
-__all__ = ["read_tags", "read_tags_and_picture"]
+__all__ = [
+    "MAX_DURATION_S",
+    "MAX_TAG_VALUES",
+    "MAX_TAG_VALUE_BYTES",
+    "MIN_BYTES_PER_SECOND",
+    "plausible_duration",
+    "read_tags",
+    "read_tags_and_picture",
+]
+
+MAX_TAG_VALUE_BYTES = 4096  # UTF-8 bytes kept of one value; a long classical title is ~300
+MAX_TAG_VALUES = 64  # values kept of one field (ARTIST, GENRE, ...)
+MAX_DURATION_S = 604_800.0  # a week; a header claiming more is not believed
+MIN_BYTES_PER_SECOND = 32  # FLAC or Opus of digital silence needs ~230 B/s; a claim below 32 is a lie
 
 # The mutagen class for each format discovery names; None: let mutagen guess (Ogg holds several).
 _READERS: dict[str, Any] = {
@@ -83,7 +104,7 @@ def _first_int(values: list[str] | None) -> int | None:
 def _build(canonical: dict[str, list[str]], info: Any, has_art: bool, warnings: tuple[ScanWarning, ...]) -> Tags:
     def text(key: str) -> str | None:
         values = canonical.get(key)
-        return _MULTI_JOIN.join(dict.fromkeys(values)) if values else None
+        return _cut(_MULTI_JOIN.join(dict.fromkeys(values))) if values else None  # one column: one cap
 
     def one(key: str) -> str | None:
         ids = _mbids(canonical.get(key))
@@ -121,6 +142,41 @@ def _build(canonical: dict[str, list[str]], info: Any, has_art: bool, warnings: 
     )
 
 
+def plausible_duration(claimed: float | None, size: int) -> float | None:
+    """The header's duration, or None when no encoding could fit that much audio into ``size`` bytes
+    (or it is longer than :data:`MAX_DURATION_S`). A lying header must not set ``files.duration``
+    nor stretch the analysis timeout that is derived from it."""
+    if not claimed or claimed <= 0 or claimed > MAX_DURATION_S or claimed * MIN_BYTES_PER_SECOND > size:
+        return None
+    return claimed
+
+
+def _cut(value: str) -> str:
+    """``value`` cut to at most :data:`MAX_TAG_VALUE_BYTES` of UTF-8, at a character boundary."""
+    return value.encode("utf-8", "surrogatepass")[:MAX_TAG_VALUE_BYTES].decode("utf-8", "ignore")
+
+
+def _limit(canonical: dict[str, list[str]], shown: str, warnings: list[ScanWarning]) -> None:
+    """Cap every field in place (see the module docstring); one warning names what was cut."""
+    cut: list[str] = []
+    for key, values in canonical.items():
+        kept = values[:MAX_TAG_VALUES]
+        capped = [v if len(v) * 4 <= MAX_TAG_VALUE_BYTES else _cut(v) for v in kept]
+        if len(kept) < len(values) or capped != kept:
+            longest = max(len(v.encode("utf-8", "surrogatepass")) for v in values)
+            cut.append(f"{key} ({len(values)} values, longest {longest:,} bytes)")
+            canonical[key] = capped
+    if cut:
+        warnings.append(
+            ScanWarning(
+                ErrorCode.TAG_READ_ERROR,
+                shown,
+                f"oversized tags cut to {MAX_TAG_VALUES} values of at most {MAX_TAG_VALUE_BYTES} bytes: "
+                + ", ".join(cut),
+            )
+        )
+
+
 def _load(path: str, fmt: str | None) -> Any:
     reader = _READERS.get(fmt or "")
     return reader(path) if reader is not None else mutagen.File(path)
@@ -152,7 +208,17 @@ def read_tags_and_picture(path: str | Path, fmt: str | None = None) -> tuple[Tag
     for extra in _extra_sources(spath, fmt, canonical, warnings):
         for key, values in extra.items():
             canonical.setdefault(key, values)  # the main tag wins; the others only fill gaps
-    return _build(canonical, info, picture is not None, tuple(warnings)), picture
+    _limit(canonical, shown, warnings)
+    tags = _build(canonical, info, picture is not None, tuple(warnings))
+    if tags.duration_s is not None:
+        try:
+            size = os.path.getsize(spath)
+        except OSError:
+            size = 0
+        duration = plausible_duration(tags.duration_s, size)
+        if duration != tags.duration_s:
+            tags = replace(tags, duration_s=duration)
+    return tags, picture
 
 
 def _extra_sources(path: str, fmt: str | None, canonical: dict[str, list[str]], warnings: list[ScanWarning]) -> list:
