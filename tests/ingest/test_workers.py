@@ -97,3 +97,58 @@ async def test_close_leaves_no_processes() -> None:
     processes = [w.process for w in pool._all]
     await pool.close()
     assert all(not p.is_alive() for p in processes)
+
+
+OWNER = """
+import asyncio, sys
+from tests.ingest import pool_tasks as T
+from wkmp_ai.ingest.workers import WorkerPool
+
+async def main():
+    pool = WorkerPool(1)
+    run = asyncio.ensure_future(pool.run(T.sleep_then, 120, "late", timeout=300))
+    await asyncio.sleep(0.5)
+    print(*(w.process.pid for w in pool._all), flush=True)
+    await run
+
+asyncio.run(main())
+"""
+
+
+def test_a_busy_worker_leaves_when_its_owner_is_killed() -> None:
+    """kill -9 of the process that owns the pool while a worker is in the middle of a long task: the
+    worker must not finish the task first (a fresh worker's first file takes many seconds under load)."""
+    import os
+    import signal
+    import subprocess
+    import sys
+
+    owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
+    try:
+        worker_pid = int(owner.stdout.readline())  # type: ignore[union-attr]
+        os.kill(worker_pid, 0)  # busy sleeping for 120 s
+        owner.kill()
+        owner.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline:
+            try:
+                os.kill(worker_pid, 0)
+            except ProcessLookupError:
+                return
+            if _is_zombie(worker_pid):
+                return
+            time.sleep(0.05)
+        os.kill(worker_pid, signal.SIGKILL)
+        raise AssertionError("the busy worker outlived its killed owner by 5 s")
+    finally:
+        if owner.poll() is None:
+            owner.kill()
+        owner.communicate()
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return False

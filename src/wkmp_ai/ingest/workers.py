@@ -12,7 +12,7 @@ keeps memory flat over a long import. Each worker's address space is capped
 byte of an MP3 whose frames give way to a gigabyte of zeros — fails that one file with a
 ``MemoryError`` instead of taking the machine's memory (a worker needs about 650 MB of address
 space, 180 MB resident, for an hour of FLAC). Workers ignore SIGINT (Ctrl-C is the parent's business) and
-exit by themselves when the parent dies (their pipe closes).
+exit by themselves when the pool's owner dies, idle or busy.
 """
 
 from __future__ import annotations
@@ -23,7 +23,10 @@ import multiprocessing as mp
 import multiprocessing.connection
 import os
 import resource
+import select
 import signal
+import threading
+import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -63,8 +66,36 @@ class RemoteError(WkmpError):
 WORKER_ADDRESS_SPACE = 2 << 30  # bytes; three times what the largest analysis needs
 
 
-def _worker_main(conn: mp.connection.Connection, address_space: int | None = None) -> None:
+def _leave_with(owner: int) -> None:
+    """End this worker as soon as the process that owns the pool ends, even in the middle of a task.
+
+    The closed pipe tells an idle worker; a busy one would finish its file first (many seconds for a
+    fresh worker's first file on a loaded machine) and a killed import would leave it behind. The
+    forkserver is the worker's parent, so ``PR_SET_PDEATHSIG`` cannot help; a pidfd becomes readable
+    when the owner exits (also while it is an unreaped zombie)."""
+
+    def watch() -> None:
+        try:
+            fd = os.pidfd_open(owner)
+        except ProcessLookupError:
+            os._exit(0)
+        except OSError:  # a kernel without pidfds: look every half second
+            while True:
+                try:
+                    os.kill(owner, 0)
+                except ProcessLookupError:
+                    os._exit(0)
+                time.sleep(0.5)
+        select.select([fd], [], [])
+        os._exit(0)
+
+    threading.Thread(target=watch, name="wkmp-ai-owner-watch", daemon=True).start()
+
+
+def _worker_main(conn: mp.connection.Connection, address_space: int | None = None, owner: int | None = None) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if owner:
+        _leave_with(owner)
     if address_space:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
     while True:
@@ -120,7 +151,7 @@ class WorkerPool:
     def _spawn(self) -> _Worker:
         parent, child = self._ctx.Pipe(duplex=True)
         process = self._ctx.Process(
-            target=_worker_main, args=(child, self.address_space), daemon=True, name="wkmp-ai-worker"
+            target=_worker_main, args=(child, self.address_space, os.getpid()), daemon=True, name="wkmp-ai-worker"
         )
         process.start()
         child.close()
