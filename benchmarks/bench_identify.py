@@ -19,7 +19,7 @@ imports the same library again into the same database and shows it sends nothing
 
 Reference, measured in the same run on the first ``--reference-albums`` albums: a naive per-file
 client (one unbatched AcoustID lookup and one MusicBrainz recording lookup per file, through the
-same limiters), the shape SPEC032's own estimate assumes. Ratios are ours ÷ naive per file.
+same limiters), the shape the design's own estimate assumes. Ratios are ours ÷ naive per file.
 """
 
 from __future__ import annotations
@@ -43,11 +43,15 @@ from tests.fakes.tagging import UNTAGGED, build_search_library
 
 from wkmp_ai.config import Settings, load_settings
 from wkmp_ai.db import Database, open_database
-from wkmp_ai.identify import Identifier, group_files, identify_and_write, make_limiters
+from wkmp_ai.db.cachereads import CacheReads
+from wkmp_ai.identify import Identifier, make_limiters
 from wkmp_ai.identify.acoustid import LOOKUP_META, request_duration
 from wkmp_ai.identify.http import ServiceClient
 from wkmp_ai.identify.musicbrainz import RECORDING_INC
 from wkmp_ai.identify.ratelimit import RateLimiter
+from wkmp_ai.ingest.identify import identify_and_write
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import group_files
 
 SERVICES = ("acoustid", "musicbrainz", "acousticbrainz", "coverart")
 
@@ -62,8 +66,8 @@ async def import_once(
     settings: Settings, db: Database, seeded: Seeded, limiters: dict[str, RateLimiter]
 ) -> tuple[float, int]:
     start = time.perf_counter()
-    async with Identifier(settings, db, limiters=limiters) as ident:
-        results = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(settings, CacheReads(db), limiters=limiters) as ident:
+        results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
     identified = sum(r.counts()["identified"] for r in results)
     return time.perf_counter() - start, identified
 

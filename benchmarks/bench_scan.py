@@ -28,9 +28,10 @@ from pathlib import Path
 
 from benchmarks.scan_tree import build_tree, make_templates
 from wkmp_ai.db import open_database
+from wkmp_ai.ingest.library import sync_library
+from wkmp_ai.ingest.pool import process_pool
 from wkmp_ai.scan.discover import discover
 from wkmp_ai.scan.hashing import sha256_file
-from wkmp_ai.scan.library import sync_library
 from wkmp_ai.scan.tags import read_tags
 
 
@@ -58,7 +59,7 @@ def bench_discovery(tree: Path, n_files: int, rounds: int) -> None:
     found: list[int] = []
 
     def ours() -> None:
-        found.append(len(discover(tree, tree).files))
+        found.append(len(discover(tree, tree, pools=process_pool).files))
 
     reference()  # warm the page cache and the dentry cache
     ours()
@@ -70,7 +71,7 @@ def bench_discovery(tree: Path, n_files: int, rounds: int) -> None:
 
 
 def bench_tags(tree: Path, rounds: int) -> None:
-    files = discover(tree, tree).files
+    files = discover(tree, tree, pools=process_pool).files
     sample = files[: min(len(files), 5000)]
     times = [timed(lambda: [read_tags(f.abs_path, f.format) for f in sample]) for _ in range(rounds)]
     seconds = statistics.median(times)

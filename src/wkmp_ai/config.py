@@ -1,4 +1,4 @@
-"""Service settings, built once at start-up and passed down (DECISIONS.md #13, #17).
+"""Service settings, built once at start-up and passed down (docs/design.md, *Configuration*).
 
 Precedence for every setting: command-line flag > environment > config file > default.
 The config file is ``wkmp-ai.toml``, looked for in the root folder and then in the user config
@@ -26,8 +26,18 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from wkmp_ai import __version__
+from wkmp_ai.errors import ErrorCode, Refused
 
-__all__ = ["CONFIG_FILENAME", "DB_FILENAME", "Settings", "load_settings", "resolve_inside_root"]
+__all__ = [
+    "CONFIG_FILENAME",
+    "DB_FILENAME",
+    "ConfigError",
+    "OutsideRoot",
+    "PathRefused",
+    "Settings",
+    "load_settings",
+    "resolve_inside_root",
+]
 
 CONFIG_FILENAME = "wkmp-ai.toml"
 DB_FILENAME = "wkmp.db"
@@ -35,7 +45,7 @@ DEFAULT_PORT = 5723
 WKMP_UI_PORT = 5720
 CONTACT_URL = "https://github.com/MangoCats/McRhythm"
 
-# Environment names and the settings field each one fills (DECISIONS.md #13, #17).
+# Environment names and the settings field each one fills (docs/design.md, *Configuration*).
 _ENV = {
     "WKMP_ROOT": "root_folder",
     "WKMP_HOST": "host",
@@ -54,8 +64,10 @@ _ENV = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(Refused, ValueError):
     """A setting has a value that cannot be used."""
+
+    error = "invalid_config"
 
 
 @dataclass(frozen=True)
@@ -108,7 +120,7 @@ def _read_toml(path: Path) -> dict[str, Any]:
 
 
 def _flatten(doc: Mapping[str, Any]) -> dict[str, Any]:
-    """Accept both flat keys and IMPL004's ``[root_folder] path = ...`` table."""
+    """Accept both flat keys and the older ``[root_folder] path = ...`` table."""
     flat = dict(doc)
     root = flat.get("root_folder")
     if isinstance(root, Mapping):
@@ -195,24 +207,35 @@ PATH_MAX = 4096  # bytes in a whole path (Linux)
 def resolve_inside_root(root: Path, candidate: str | os.PathLike[str]) -> Path:
     """Canonicalise ``candidate`` (relative paths are taken from the root) and require it inside ``root``.
 
-    Raises ValueError with a message fit for a user when it lies outside, or cannot name a file at
-    all: not UTF-8 text (``files.path`` could not hold it), a NUL character, longer than the
-    file system allows.
+    Raises :class:`OutsideRoot` with a message fit for a user when it lies outside, and
+    :class:`PathRefused` when it cannot name a file at all: not UTF-8 text (``files.path`` could not
+    hold it), a NUL character, longer than the file system allows. Both are ValueErrors.
     """
     text = os.fspath(candidate)
     try:
         encoded = text.encode("utf-8")
     except UnicodeEncodeError:
-        raise ValueError("the path is not valid UTF-8 text") from None
+        raise PathRefused("the path is not valid UTF-8 text") from None
     if b"\0" in encoded:
-        raise ValueError("the path contains a NUL character")
+        raise PathRefused("the path contains a NUL character")
     if len(encoded) >= PATH_MAX or any(len(part) > NAME_MAX for part in encoded.split(b"/")):
-        raise ValueError(f"the path is too long (at most {NAME_MAX} bytes a name, {PATH_MAX - 1} in all)")
+        raise PathRefused(f"the path is too long (at most {NAME_MAX} bytes a name, {PATH_MAX - 1} in all)")
     root = Path(root).resolve()
     path = Path(os.path.expanduser(text))
     if not path.is_absolute():
         path = root / path
     resolved = path.resolve()
     if resolved != root and root not in resolved.parents:
-        raise ValueError(f"{text} is outside the root folder {root}")
+        raise OutsideRoot(f"{text} is outside the root folder {root}")
     return resolved
+
+
+class PathRefused(Refused, ValueError):
+    """A path a request or command names that cannot be used (the API: 400 ``PATH_OUTSIDE_ROOT``)."""
+
+    code = ErrorCode.PATH_OUTSIDE_ROOT
+    error = ErrorCode.PATH_OUTSIDE_ROOT.value
+
+
+class OutsideRoot(PathRefused):
+    """The path lies outside the root folder, once canonicalised (symlinks resolved)."""

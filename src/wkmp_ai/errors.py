@@ -1,23 +1,52 @@
-"""Error codes, their severities, and the one exception type that carries them.
+"""Error codes, their severities, and the one tree of exceptions that carries them.
 
-Every failure the import can meet has a code here (DECISIONS.md #7). Severity decides what the
-session does with it:
+Every failure the import can meet has a code here (docs/design.md, *Error codes*). Severity decides
+what the session does with it:
 
 - ``SKIP_FILE``: the file gets no passages and counts as failed; the session goes on.
 - ``WARNING``: the file keeps its passages and local analysis; the warning is reported.
 - ``CRITICAL``: the session stops in FAILED; work already committed is kept.
 
-Foreign exceptions are translated into :class:`IngestError` once, at the boundary where they are
-raised (``raise IngestError(...) from exc``), so callers never catch library errors.
+Every exception of ours derives from :class:`WkmpError`, which carries an :class:`ErrorCode` and a
+detail in plain words::
+
+    WkmpError                          code (class default INTERNAL_ERROR), detail
+    ├── IngestError                    a failure of a file or the session: code, detail, path, stage
+    ├── Refused                        the caller asked for what cannot be done; nothing changed
+    │   ├── ParameterError             import parameters out of range (one message per key)
+    │   ├── ConfigError                a setting that cannot be used
+    │   └── SessionConflict            an import is already running      (wkmp_ai.ingest.manager)
+    ├── ServiceError                   a web service failed              (wkmp_ai.identify.http)
+    │   ├── ServiceUnavailable, NotFound, Rejected
+    │   └── Transient                  an answer unusable, retry may help (inside identify.http)
+    ├── ImageRefused                   downloaded bytes that are no image (wkmp_ai.identify.coverart)
+    ├── ChromaprintError               libchromaprint missing or refusing  (wkmp_ai.audio.chromaprint)
+    ├── TaskCrashed, TaskTimedOut, RemoteError   a worker process failed  (wkmp_ai.ingest.workers)
+    └── InvalidTransition              a session state change the machine forbids (wkmp_ai.ingest.session)
+
+Foreign exceptions are translated once, where they are raised (``raise IngestError(...) from
+exc``); each edge translates ours once: the HTTP API in one exception handler
+(:func:`wkmp_ai.api.app.create_app`: :func:`http_status` and the body ``{"error", "message"}``),
+the command line in one place (:func:`wkmp_ai.cli.main`: :func:`exit_code`).
 """
 
 from __future__ import annotations
 
 import re
 from enum import StrEnum
-from typing import Any
+from typing import Any, ClassVar
 
-__all__ = ["ErrorCode", "IngestError", "Severity", "plain_message"]
+__all__ = [
+    "ErrorCode",
+    "IngestError",
+    "Refused",
+    "Severity",
+    "WkmpError",
+    "exit_code",
+    "http_body",
+    "http_status",
+    "plain_message",
+]
 
 
 class Severity(StrEnum):
@@ -63,6 +92,8 @@ class ErrorCode(StrEnum):
     SYMLINK_LOOP = "SYMLINK_LOOP"
     DIRECTORY_UNREADABLE = "DIRECTORY_UNREADABLE"
     CUE_SHEET_INVALID = "CUE_SHEET_INVALID"  # a cue sheet or track index that cannot be used: silences decide
+    # Refused requests (HTTP 4xx, exit code 2): nothing was changed
+    INVALID_REQUEST = "INVALID_REQUEST"
     # Critical: the session fails
     DATABASE_ERROR = "DATABASE_ERROR"
     DISK_FULL = "DISK_FULL"
@@ -86,19 +117,30 @@ _SEVERITY: dict[ErrorCode, Severity] = {
 }
 
 
-class IngestError(Exception):
-    """A failure with a code, a human-readable detail, and where it happened."""
+class WkmpError(Exception):
+    """The root of every exception of ours: an :class:`ErrorCode` and a detail in plain words."""
 
-    def __init__(self, code: ErrorCode, detail: str, *, path: str | None = None, stage: str | None = None):
-        super().__init__(f"{code}: {detail}" + (f" ({path})" if path else ""))
-        self.code = code
+    code: ErrorCode = ErrorCode.INTERNAL_ERROR
+
+    def __init__(self, detail: str = "", *, code: ErrorCode | None = None):
+        super().__init__(detail)
         self.detail = detail
-        self.path = path
-        self.stage = stage
+        if code is not None:
+            self.code = code
 
     @property
     def severity(self) -> Severity:
         return self.code.severity
+
+
+class IngestError(WkmpError):
+    """A failure with a code, a human-readable detail, and where it happened."""
+
+    def __init__(self, code: ErrorCode, detail: str, *, path: str | None = None, stage: str | None = None):
+        super().__init__(detail, code=code)
+        self.args = (f"{code}: {detail}" + (f" ({path})" if path else ""),)
+        self.path = path
+        self.stage = stage
 
     def __reduce__(self) -> tuple[Any, ...]:
         # Travels between processes (worker → import) whole; the default would call __init__(message).
@@ -107,6 +149,54 @@ class IngestError(Exception):
 
 def _rebuild(code: ErrorCode, detail: str, path: str | None, stage: str | None) -> IngestError:
     return IngestError(code, detail, path=path, stage=stage)
+
+
+class Refused(WkmpError):
+    """The caller asked for something that cannot be done, and nothing was changed.
+
+    The HTTP API answers ``status`` with ``{"error": error, "message": detail, **extra}``; the
+    command line exits 2 (usage). ``error`` is the short label the API has always used for it.
+    """
+
+    code = ErrorCode.INVALID_REQUEST
+    status: ClassVar[int] = 400
+    error: str = "invalid_request"
+
+    def __init__(self, detail: str, *, error: str | None = None, status: int | None = None, **extra: Any):
+        super().__init__(detail)
+        if error is not None:
+            self.error = error
+        if status is not None:
+            self.status = status  # type: ignore[misc]  # an instance may say more than its class
+        self.extra = extra
+
+
+# HTTP status of an error that is not a Refused: by code where the code says it all, else by severity.
+_HTTP_BY_CODE: dict[ErrorCode, int] = {ErrorCode.PATH_OUTSIDE_ROOT: 400}
+_HTTP_BY_SEVERITY: dict[Severity, int] = {Severity.SKIP_FILE: 422, Severity.WARNING: 500, Severity.CRITICAL: 500}
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+
+
+def http_status(exc: WkmpError) -> int:
+    """The HTTP status an edge answers for ``exc`` (the one mapping of the API)."""
+    if isinstance(exc, Refused):
+        return exc.status
+    return _HTTP_BY_CODE.get(exc.code) or _HTTP_BY_SEVERITY[exc.severity]
+
+
+def http_body(exc: WkmpError) -> dict[str, Any]:
+    """The API's error body for ``exc``: ``{"error", "message", ...}``."""
+    if isinstance(exc, Refused):
+        return {"error": exc.error, "message": exc.detail, **exc.extra}
+    return {"error": exc.code.value, "message": exc.detail}
+
+
+def exit_code(exc: WkmpError) -> int:
+    """The command line's exit code for ``exc`` (the one mapping of the CLI)."""
+    return EXIT_USAGE if isinstance(exc, Refused) else EXIT_FAILED
 
 
 _REPR = re.compile(r"\s*<[\w.]+ object at 0x[0-9a-fA-F]+>")

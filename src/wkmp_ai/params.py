@@ -1,11 +1,11 @@
 """Import parameters: their defaults, ranges, validation and the source-media presets.
 
-The 11 parameters of REFERENCE.md §2.1 plus the segmentation ones of DECISIONS.md #15. They are
+The 11 amplitude and import parameters plus the segmentation ones (docs/design.md, *Segmentation*). They are
 stored as one JSON object under ``settings.key = 'import_parameters'``. Validation is by an
 explicit table so that every offending key gets its own message and nothing is saved unless the
 whole object is valid.
 
-Source media (IMPL005) are a preset, not a second threshold: setting ``source_media`` also sets
+Source media are a preset, not a second threshold: setting ``source_media`` also sets
 ``silence_threshold_db`` to the medium's value unless the same update names a threshold itself.
 The threshold actually used is always ``silence_threshold_db``.
 """
@@ -17,6 +17,8 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from wkmp_ai.errors import Refused
 
 __all__ = [
     "DEFAULTS",
@@ -86,7 +88,9 @@ PARAMETER_SPECS: dict[str, ParamSpec] = {
         ParamSpec("rms_window_ms", int, 100, 10, 1000, doc="RMS window (ms) for lead-in/lead-out"),
         ParamSpec("lead_in_threshold_db", float, -12.0, -60.0, 0.0, doc="lead-in level, dB below peak RMS"),
         ParamSpec("lead_out_threshold_db", float, -12.0, -60.0, 0.0, doc="lead-out level, dB below peak RMS"),
-        ParamSpec("quick_ramp_threshold", float, 0.75, 0.0, 1.0, doc="kept for compatibility (unused by SPEC025)"),
+        ParamSpec(
+            "quick_ramp_threshold", float, 0.75, 0.0, 1.0, doc="kept for compatibility (unused by the lead rule)"
+        ),
         ParamSpec("quick_ramp_duration_s", float, 1.0, 0.1, 5.0, doc="a ramp faster than this gives lead 0"),
         ParamSpec("max_lead_in_duration_s", float, 5.0, 0.0, 10.0, doc="lead-in clamp (s)"),
         ParamSpec("max_lead_out_duration_s", float, 5.0, 0.0, 10.0, doc="lead-out clamp (s)"),
@@ -109,11 +113,13 @@ PARAMETER_SPECS: dict[str, ParamSpec] = {
 DEFAULTS: dict[str, Any] = {name: spec.default for name, spec in PARAMETER_SPECS.items()}
 
 
-class ParameterError(ValueError):
-    """Raised with one message per offending key."""
+class ParameterError(Refused, ValueError):
+    """Raised with one message per offending key (the API answers them as ``errors``)."""
+
+    error = "invalid_parameters"
 
     def __init__(self, errors: dict[str, str]):
-        super().__init__("; ".join(errors.values()))
+        super().__init__("; ".join(errors.values()), errors=errors)
         self.errors = errors
 
 

@@ -1,4 +1,4 @@
-"""Exact conversion between seconds and WKMP ticks (DECISIONS.md #3).
+"""Exact conversion between seconds and WKMP ticks (docs/design.md, *Ticks*).
 
 One tick is 1/28,224,000 s: the least common multiple of every common sample rate, so a sample
 boundary at any of those rates is a whole number of ticks. Conversion from seconds floors, and is

@@ -1,4 +1,4 @@
-"""DECISIONS.md #16 through a real server: Host check, cross-origin writes, CORS, body limits."""
+"""docs/design.md, *Security*, through a real server: Host check, cross-origin writes, CORS, body limits."""
 
 from __future__ import annotations
 

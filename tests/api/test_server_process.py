@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.conftest import free_port
-from tests.db.test_schema import IMPL001_TABLES
+from tests.db.test_schema import SHARED_TABLES
 
 
 @dataclass
@@ -63,7 +63,7 @@ def server(tmp_path: Path) -> Iterator[ServerProcess]:
     proc = launch(root, port, tmp_path)
     started = time.monotonic()
     wait_healthy(f"http://127.0.0.1:{port}", proc)
-    assert time.monotonic() - started < 10  # REFERENCE §8.1 wants 3 s on a quiet machine
+    assert time.monotonic() - started < 10  # the design wants 3 s on a quiet machine
     yield ServerProcess(proc, port, root)
     if proc.poll() is None:
         proc.kill()
@@ -75,7 +75,7 @@ def test_serve_creates_the_database_with_every_table(server: ServerProcess) -> N
     assert body["status"] == "healthy" and body["module"] == "audio_ingest"
     db = server.root / "wkmp.db"
     tables = {r[0] for r in sqlite3.connect(db).execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert tables >= IMPL001_TABLES
+    assert tables >= SHARED_TABLES
 
 
 def test_100_concurrent_health_checks_all_succeed(server: ServerProcess) -> None:

@@ -10,7 +10,7 @@ import pytest
 from tests.synth import concat, music_like, silence
 
 # Three "songs" of 6 s with 2 s of digital silence between them and 1 s at each end:
-# A 1–7 s, B 9–15 s, C 17–23 s, file 24 s. Passages tile the file (DECISIONS.md #19), split at the
+# A 1–7 s, B 9–15 s, C 17–23 s, file 24 s. Passages tile the file (docs/design.md, *Passages*), split at the
 # gaps' midpoints: [0, 8], [8, 16], [16, 24]; the 1 s of silence at each end is lead-in/lead-out.
 THREE_SONGS_PASSAGES = [(0.0, 8.0), (8.0, 16.0), (16.0, 24.0)]
 

@@ -1,8 +1,8 @@
 """Lead-in, lead-out, peak RMS and warnings against signals whose true answers are known.
 
 The true lead-in of a fade-in is its length; of a quiet intro, the intro's length; of a sudden
-attack, 0. Fades shorter than ``quick_ramp_duration_s`` (1 s) are quick ramps: 0 (SPEC025).
-Both fade shapes are tested: linear in amplitude and linear in dB (REFERENCE.md §4.4).
+attack, 0. Fades shorter than ``quick_ramp_duration_s`` (1 s) are quick ramps: 0.
+Both fade shapes are tested: linear in amplitude and linear in dB (docs/audio.md, *Lead-in and lead-out*).
 """
 
 from __future__ import annotations
@@ -60,12 +60,12 @@ def test_fades_give_their_length(carrier: str, seconds: float, shape: str, audio
 
 
 def test_the_literal_spec025_rule_would_miss_these_fades(audio_dir: Path) -> None:
-    """Why the ramp end is measured: the first window at -12 dB comes far too early (REFERENCE §4.4)."""
+    """Why the ramp end is measured: the first window at -12 dB comes far too early (docs/audio.md)."""
     signal = fade(tone(16.0, sr=SR, freq=1000.0), sr=SR, fade_in_s=3.0, shape="linear")
     path = write_audio(audio_dir / "literal.flac", signal, sr=SR, fmt="flac")
     (passage,) = analyse(path).passages
     detail = passage.import_metadata["amplitude_analysis"]["lead_in"]
-    assert detail["low_level_s"] == pytest.approx(0.75, abs=0.06)  # what SPEC025 literally returns
+    assert detail["low_level_s"] == pytest.approx(0.75, abs=0.06)  # what the literal rule returns
     assert passage.lead_in_s == pytest.approx(3.0, abs=0.05)
 
 
@@ -108,7 +108,7 @@ def test_half_a_gap_before_a_sharp_attack(audio_dir: Path) -> None:
     assert middle.lead_in_s == pytest.approx(1.0, abs=0.03)
     assert middle.lead_out_s == pytest.approx(1.0, abs=0.03)
     # The file's own 1 s of opening and closing silence stays in the first and last passages
-    # (DECISIONS.md #19) and is their lead-in / lead-out; the songs themselves start sharply.
+    # (docs/design.md, *Passages*) and is their lead-in / lead-out; the songs themselves start sharply.
     first, last = passages[0], passages[-1]
     assert (first.start_s, last.end_s) == (0.0, 24.0)
     assert first.lead_in_s == pytest.approx(1.0, abs=0.03) and first.quick_ramp_up
@@ -118,7 +118,7 @@ def test_half_a_gap_before_a_sharp_attack(audio_dir: Path) -> None:
 
 def test_a_quiet_start_is_part_of_the_lead_in_not_cut_off(audio_dir: Path) -> None:
     # A dB fade from -60 dB after 1 s of silence: its first 0.45 s are below -60 dBFS too. The
-    # passage still starts at 0 (DECISIONS.md #19); the silence is measured exactly, and the
+    # passage still starts at 0 (docs/design.md, *Passages*); the silence is measured exactly, and the
     # lead-in runs from 0 to the end of the fade.
     signal = concat(silence(1.0, sr=SR), fade(tone(12.0, sr=SR, freq=1000.0), sr=SR, fade_in_s=3.0, shape="db"))
     path = write_audio(audio_dir / "quiet-start-fade.flac", signal, sr=SR, fmt="flac")

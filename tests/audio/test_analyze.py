@@ -16,8 +16,8 @@ import pytest
 from tests.audio.conftest import three_songs
 from tests.synth import concat, fade, music_like, silence, tone, write_audio
 from wkmp_ai.audio.analyze import AMPLITUDE_KEYS, analyze_file
-from wkmp_ai.audio.results import FileAnalysis, PassageAnalysis, lead_ticks
 from wkmp_ai.db import Database
+from wkmp_ai.records.analysis import FileAnalysis, PassageAnalysis, lead_ticks
 from wkmp_ai.ticks import seconds_to_ticks
 
 SR = 44100

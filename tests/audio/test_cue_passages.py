@@ -21,7 +21,7 @@ from tests.synth import concat, music_like, silence, tone, write_audio
 from wkmp_ai.audio import analyze_file
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.ingest.ripindex import disc_toc
-from wkmp_ai.scan.trackindex import TICKS_PER_FRAME
+from wkmp_ai.records.trackindex import TICKS_PER_FRAME
 from wkmp_ai.ticks import TICKS_PER_SECOND, seconds_to_ticks
 
 SR = 44100

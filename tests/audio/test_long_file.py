@@ -44,7 +44,7 @@ def test_an_hour_long_flac(tmp_path: Path) -> None:
     assert report["warnings"] == []
     songs = long_file_songs(MINUTES)
     # Songs sit one gap apart; passages split at the gaps' midpoints and tile the file, so the
-    # half gap before the first song and after the last stays in their passages (DECISIONS.md #19).
+    # half gap before the first song and after the last stays in their passages (docs/design.md, *Passages*).
     truth = [(a - 1.0, b + 1.0) for a, b in songs]
     truth[-1] = (truth[-1][0], MINUTES * 60.0)
     passages = report["passages"]

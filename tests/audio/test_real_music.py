@@ -22,8 +22,8 @@ import pytest
 
 from tests.realmusic import TRANSCODES, CorpusUnavailable, corpus, join_with_silence, transcode
 from wkmp_ai.audio.analyze import analyze_file
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.records.analysis import FileAnalysis
 from wkmp_ai.ticks import seconds_to_ticks
 
 pytestmark = pytest.mark.skipif(shutil.which("fpcalc") is None, reason="fpcalc (libchromaprint-tools) not installed")

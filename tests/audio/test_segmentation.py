@@ -1,4 +1,4 @@
-"""Silence segmentation against signals whose boundaries are known exactly (IMPL005, DECISIONS.md #15)."""
+"""Silence segmentation against signals whose boundaries are known exactly (docs/design.md, *Segmentation*)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from tests.audio.conftest import THREE_SONGS_PASSAGES, three_songs
 from tests.synth import FORMATS, concat, music_like, noise, silence, tone, write_audio
 from wkmp_ai import params as P
 from wkmp_ai.audio.analyze import analyze_file
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.audio.silence import SilenceRun, group_starts, quiet_edges, segment
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.analysis import FileAnalysis
 from wkmp_ai.ticks import seconds_to_ticks
 
 # (format, sample rate, channels): every bit depth, rate and channel layout the issue names.
@@ -40,7 +40,7 @@ LOSSY_TOLERANCE_S = {"mp3": 0.015, "m4a": 0.015, "ogg": 0.035, "opus": 0.12, "wm
 
 
 def _assert_tiles(result: FileAnalysis) -> None:
-    """DECISIONS.md #19: from tick 0 to the decoded end, each boundary shared, exactly in ticks."""
+    """docs/design.md, *Passages*: from tick 0 to the decoded end, each boundary shared, exactly in ticks."""
     passages = result.passages
     assert passages[0].start_ticks == 0
     assert passages[-1].end_ticks == seconds_to_ticks(result.duration_s)

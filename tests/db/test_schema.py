@@ -17,7 +17,7 @@ from wkmp_ai.db.schema import SCHEMA_VERSION
 from wkmp_ai.db.settings import IMPORT_PARAMETERS_KEY, ensure_import_parameters, load_import_parameters
 from wkmp_ai.errors import ErrorCode, IngestError
 
-IMPL001_TABLES = {
+SHARED_TABLES = {
     "files",
     "passages",
     "songs",
@@ -68,7 +68,7 @@ def conn(db: Database):  # type: ignore[no-untyped-def]
 
 def test_every_table_exists(conn: sqlite3.Connection) -> None:
     names = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-    assert names >= IMPL001_TABLES
+    assert names >= SHARED_TABLES
 
 
 def test_pragmas(conn: sqlite3.Connection) -> None:

@@ -17,7 +17,7 @@ from pathlib import PurePosixPath
 from tests.fakes.world import FileSpec, Library
 from wkmp_ai.db import Database
 from wkmp_ai.db.identify import save_pending
-from wkmp_ai.identify import FileTags, FileToIdentify, PassageToIdentify, group_key
+from wkmp_ai.records.identify import FileTags, FileToIdentify, PassageToIdentify, group_key
 from wkmp_ai.ticks import seconds_to_ticks
 
 __all__ = ["LOCAL_FLAVOR", "Seeded", "linked", "seed_files", "seed_library"]

@@ -23,8 +23,8 @@ from PIL import Image
 from tests.conftest import offline_env
 from wkmp_ai.db import Database
 from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.ingest.library import sync_library
 from wkmp_ai.scan import art
-from wkmp_ai.scan.library import sync_library
 
 
 def jpeg(width: int, height: int) -> bytes:

@@ -1,4 +1,4 @@
-"""The AcoustID key never leaves the process (issue 16, finding 4; DECISIONS #11).
+"""The AcoustID key never leaves the process (issue 16, finding 4; docs/design.md, *Security*).
 
 AcoustID's error documents may repeat the request's parameters, the client key among them. An
 import against a fake AcoustID whose every answer is such a document must not show the key in its

@@ -25,7 +25,7 @@ from tests.hardening.procs import start_import, stop
 from tests.ingest.library import make_album, undecodable_flac
 from tests.ingest.test_import_api import wait_finished
 from wkmp_ai.db import Database
-from wkmp_ai.scan.library import sync_library
+from wkmp_ai.ingest.library import sync_library
 
 EIGHTEEN_DAYS_S = 18 * 86400
 

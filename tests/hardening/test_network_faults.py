@@ -21,7 +21,11 @@ from tests.fakes.seed import seed_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database, open_database
-from wkmp_ai.identify import Identifier, RetryPolicy, group_files, identify_and_write, identify_pending
+from wkmp_ai.db.cachereads import CacheReads
+from wkmp_ai.identify import Identifier, RetryPolicy
+from wkmp_ai.ingest.identify import identify_and_write, identify_pending
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import group_files
 
 # Every kind of fault, as the fakes play them; each entry is played to one request.
 FAULTS: list[dict[str, Any]] = [
@@ -61,8 +65,8 @@ def outcome(db_path: Path) -> dict[str, tuple[Any, ...]]:
 
 async def run(settings: Settings, db: Database, library: Library) -> tuple[dict[str, dict[str, Any]], Counter[str]]:
     seeded = seed_library(db, library)
-    async with Identifier(settings, db, OPTIONS) as ident:
-        results = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(settings, CacheReads(db), OPTIONS) as ident:
+        results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
         stats = ident.stats()
     return stats, Counter(w.code.value for r in results for w in r.warnings)
 
@@ -109,7 +113,7 @@ async def test_fault_storm_loses_nothing_and_keeps_the_pace(
 
         for fake in fakes.all.values():
             fake.faults.clear()  # the services are fine again (a service given up left faults unplayed)
-        async with Identifier(storm_settings, db, OPTIONS) as ident:
+        async with Identifier(storm_settings, CacheReads(db), OPTIONS) as ident:
             await identify_pending(db, storm_settings, identifier=ident)
         final = outcome(settings.db_path)
         assert fakes.throttled() == {name: 0 for name in fakes.all}
@@ -137,8 +141,8 @@ async def test_a_huge_body_is_abandoned_at_the_cap(settings: Settings, db: Datab
         options = fast_options(timeout_s=20.0, retry=RetryPolicy(attempts=1), breaker_threshold=100)
         seeded = seed_library(db, library)
         files = [f for f in seeded.files if f.rel_path.startswith(library.albums[0].files[0].rel_path.split("/")[0])]
-        async with Identifier(replace(settings, **changes), db, options) as ident:
-            results = await identify_and_write(ident, db, group_files(files))
+        async with Identifier(replace(settings, **changes), CacheReads(db), options) as ident:
+            results = await identify_and_write(ident, Writer(db), group_files(files))
             stats = ident.stats()
     messages = [w.message for r in results for w in r.warnings]
     assert any("answer of more than" in m and "bytes refused" in m for m in messages), messages

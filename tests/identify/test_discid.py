@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from wkmp_ai.identify.discid import DiscToc, disc_id, toc_from_index
+from wkmp_ai.records.trackindex import TICKS_PER_FRAME, index_from_chapters
 from wkmp_ai.scan.cuesheet import parse_cue, tracks_for_file
-from wkmp_ai.scan.trackindex import TICKS_PER_FRAME, index_from_chapters
 
 # libdiscid's own test (test/test_put.c): Dark Tranquillity, "Fiction", 10 tracks.
 FICTION_OFFSETS = (150, 18901, 39738, 59557, 79152, 100126, 124833, 147278, 166336, 182560)

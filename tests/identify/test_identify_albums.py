@@ -12,23 +12,19 @@ from tests.fakes.world import FileSpec, build_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import (
-    AlbumIdentification,
-    FileTags,
-    FileToIdentify,
-    Identifier,
-    PassageToIdentify,
-    group_files,
-    identify_and_write,
-)
+from wkmp_ai.identify import Identifier
 from wkmp_ai.identify.cache import CacheTTL
+from wkmp_ai.ingest.identify import identify_and_write
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import AlbumIdentification, FileTags, FileToIdentify, PassageToIdentify, group_files
 from wkmp_ai.ticks import seconds_to_ticks
 
 
 async def run(settings: Settings, db: Database, seeded: Seeded, **options: object) -> list[AlbumIdentification]:
-    async with Identifier(settings, db, fast_options(**options)) as ident:
-        return await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(settings, CacheReads(db), fast_options(**options)) as ident:
+        return await identify_and_write(ident, Writer(db), group_files(seeded.files))
 
 
 def spec_in(folder: str, spec: FileSpec, **tags: object) -> FileSpec:
@@ -121,8 +117,8 @@ async def test_one_file_per_side_split_into_passages_is_paired_track_by_track(
                 passages.append(PassageToIdentify(f"{file_id}-{i}", fingerprint, f.duration_s, start, end))
         tags = FileTags(album="Album 7", musicbrainz_release_id=None if with_fingerprints else release.mbid)
         rip = FileToIdentify(file_id, f"Rips/{file_id}.flac", "Rips", tags, tuple(passages))
-        async with Identifier(ident_settings, db, fast_options()) as ident:
-            (result,) = await identify_and_write(ident, db, group_files([rip]))
+        async with Identifier(ident_settings, CacheReads(db), fast_options()) as ident:
+            (result,) = await identify_and_write(ident, Writer(db), group_files([rip]))
         assert result.counts()["identified"] == 12
         methods = {p.method for p in result.passages}
         assert methods == ({"acoustid"} if with_fingerprints else {"release-order"})

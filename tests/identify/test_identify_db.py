@@ -10,7 +10,7 @@ import pytest
 from wkmp_ai.db import Database
 from wkmp_ai.db.candidates import release_candidates
 from wkmp_ai.db.identify import get_miss, get_search, load_pending, save_pending, write_cache, write_identification
-from wkmp_ai.identify import (
+from wkmp_ai.records.identify import (
     AlbumIdentification,
     ArtImage,
     ArtistCredit,

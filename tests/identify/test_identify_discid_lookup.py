@@ -10,10 +10,12 @@ from tests.fakes.server import FaultKind
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.identify import write_cache
-from wkmp_ai.identify import FileTags, FileToIdentify, Identifier, PassageStatus, PassageToIdentify, group_files
-from wkmp_ai.identify.bydisc import DISC_MEDIA, disc_releases
+from wkmp_ai.identify import Identifier
+from wkmp_ai.identify.bydisc import DISC_MEDIA
 from wkmp_ai.identify.discid import DiscToc
+from wkmp_ai.records.identify import FileTags, FileToIdentify, PassageStatus, PassageToIdentify, group_files
 
 
 async def test_a_known_disc_names_its_release_once_then_from_the_cache(
@@ -26,8 +28,8 @@ async def test_a_known_disc_names_its_release_once_then_from_the_cache(
     toc = DiscToc(1, len(offsets), lead_out, tuple(offsets))
     assert toc.disc_id == fake_id  # ours agrees with it on a 12-track disc
     try:
-        async with Identifier(ident_settings, db, fast_options()) as ident:
-            found = await disc_releases(ident, toc.disc_id, toc.toc_string)
+        async with Identifier(ident_settings, CacheReads(db), fast_options()) as ident:
+            found = await ident.disc_releases(toc.disc_id, toc.toc_string)
             assert [r["id"] for r in found] == [release.mbid]
             assert found[0][DISC_MEDIA] == [1]
             assert len(found[0]["media"][0]["tracks"]) == len(medium.tracks)
@@ -43,8 +45,8 @@ async def test_a_known_disc_names_its_release_once_then_from_the_cache(
             with db.write() as conn:
                 write_cache(conn, ident.drain_cache())
         fakes.reset()
-        async with Identifier(ident_settings, db, fast_options()) as ident:
-            again = await disc_releases(ident, toc.disc_id, toc.toc_string)
+        async with Identifier(ident_settings, CacheReads(db), fast_options()) as ident:
+            again = await ident.disc_releases(toc.disc_id, toc.toc_string)
         assert [r["id"] for r in again] == [release.mbid] and fakes.musicbrainz.count() == 0
     finally:
         medium.disc_ids.clear()  # the library is shared by the module's tests
@@ -54,10 +56,10 @@ async def test_an_unknown_disc_is_an_empty_answer_not_an_error(
     ident_settings: Settings, fakes: FakeServices, db: Database
 ) -> None:
     toc = DiscToc(1, 2, 30_150, (150, 15_150))  # two 200 s tracks: no release has them
-    async with Identifier(ident_settings, db, fast_options()) as ident:
-        assert await disc_releases(ident, toc.disc_id, toc.toc_string) == []  # the fuzzy answer, empty
-        assert await disc_releases(ident, toc.disc_id, "") == []  # no toc: 404
-        assert await disc_releases(ident, toc.disc_id, "") == []  # the 404 is cached as well
+    async with Identifier(ident_settings, CacheReads(db), fast_options()) as ident:
+        assert await ident.disc_releases(toc.disc_id, toc.toc_string) == []  # the fuzzy answer, empty
+        assert await ident.disc_releases(toc.disc_id, "") == []  # no toc: 404
+        assert await ident.disc_releases(toc.disc_id, "") == []  # the 404 is cached as well
     assert fakes.musicbrainz.count("/ws/2/discid/") == 2
 
 

@@ -18,8 +18,12 @@ from tests.fakes.seed import LOCAL_FLAVOR, Seeded, seed_files, seed_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import AlbumIdentification, Identifier, group_files, identify_and_write, refresh_flavors
+from wkmp_ai.identify import Identifier
+from wkmp_ai.ingest.identify import identify_and_write, refresh_flavors
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import AlbumIdentification, group_files
 
 FAULTS = [
     "refused",
@@ -76,8 +80,8 @@ def break_service(fakes: FakeServices, service: str, fault: str, changes: dict[s
 
 
 async def identify(settings: Settings, db: Database, seeded: Seeded, **options: Any) -> list[AlbumIdentification]:
-    async with Identifier(settings, db, fast_options(timeout_s=0.3, **options)) as ident:
-        return await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(settings, CacheReads(db), fast_options(timeout_s=0.3, **options)) as ident:
+        return await identify_and_write(ident, Writer(db), group_files(seeded.files))
 
 
 def passage_rows(db: Database) -> dict[str, dict[str, Any]]:
@@ -129,8 +133,8 @@ async def test_a_passing_fault_is_retried_and_the_album_identified(
     break_service(fakes, "musicbrainz", fault, {}, times=1)
     break_service(fakes, "acoustid", fault, {}, times=1)
     seeded = seed_files(db, [(f, False) for f in library.albums[3].files])
-    async with Identifier(ident_settings, db, fast_options(timeout_s=0.3)) as ident:
-        (result,) = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(ident_settings, CacheReads(db), fast_options(timeout_s=0.3)) as ident:
+        (result,) = await identify_and_write(ident, Writer(db), group_files(seeded.files))
         stats = ident.stats()
     assert result.counts()["identified"] == 12
     assert stats["musicbrainz"]["retries"] == 1 and stats["acoustid"]["retries"] == 1
@@ -169,8 +173,8 @@ async def test_acousticbrainz_down_keeps_the_local_flavor_until_a_refresh(
     )
 
     fakes.acousticbrainz.reset()  # the service is back
-    async with Identifier(replace(settings, **fakes.settings_changes()), db, fast_options()) as ident:
-        assert await refresh_flavors(ident, db) == 12
+    async with Identifier(replace(settings, **fakes.settings_changes()), CacheReads(db), fast_options()) as ident:
+        assert await refresh_flavors(ident, Writer(db)) == 12
     rows = passage_rows(db)
     assert all(r["flavor_pending"] == 0 for r in rows.values())
     assert sum(json.loads(r["musical_flavor_vector"]) != LOCAL_FLAVOR for r in rows.values()) == 11  # track 12: none

@@ -19,9 +19,13 @@ from tests.fakes.seed import LOCAL_FLAVOR, Seeded, seed_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import AlbumIdentification, Identifier, group_files, identify_and_write
+from wkmp_ai.identify import Identifier
 from wkmp_ai.identify.acousticbrainz import flavor_vector
+from wkmp_ai.ingest.identify import identify_and_write
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import AlbumIdentification, group_files
 
 TABLES = (
     "songs",
@@ -45,8 +49,8 @@ def table_counts(db: Database) -> dict[str, int]:
 
 
 async def run_import(settings: Settings, db: Database, seeded: Seeded) -> tuple[list[AlbumIdentification], Identifier]:
-    async with Identifier(settings, db, fast_options()) as ident:
-        results = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(settings, CacheReads(db), fast_options()) as ident:
+        results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
     return results, ident
 
 
@@ -80,7 +84,7 @@ async def test_library_is_identified_with_few_requests_and_none_the_second_time(
     assert sent["musicbrainz"] / 120 <= 0.15, sent
     assert sent["acoustid"] <= 12, sent
     assert ident.stats()["musicbrainz"]["requests"] == sent["musicbrainz"]
-    for request in fakes.acoustid.requests:  # batched POST, gzip'd form, the meta of DECISIONS.md #11
+    for request in fakes.acoustid.requests:  # batched POST, gzip'd form, the meta of docs/identify.md
         assert request.method == "POST" and request.headers["content-encoding"] == "gzip"
         assert request.form["batch"] == "1"
         assert request.form["meta"] == "recordings releasegroups releases tracks compress"

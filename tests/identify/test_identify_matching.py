@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wkmp_ai.identify.evidence import AcoustIDCandidate, ReleaseDoc, ReleaseEvidence, TrackDoc
 from wkmp_ai.identify.matching import PassageWork, duration_fits, map_to_release, score_releases
-from wkmp_ai.identify.records import (
+from wkmp_ai.records.identify import (
     AlbumGroup,
     FileTags,
     FileToIdentify,

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -14,7 +13,7 @@ from tests.fakes.acoustid import FakeAcoustID
 from tests.fakes.musicbrainz import FakeMusicBrainz
 from wkmp_ai.identify.acousticbrainz import flavor_vector
 from wkmp_ai.identify.acoustid import candidates_from_json, candidates_to_json, lookup_key, parse_results
-from wkmp_ai.identify.coverart import ImageRefused, parse_listing, save_resized
+from wkmp_ai.identify.coverart import ImageRefused, parse_listing, resize_to_jpeg
 from wkmp_ai.identify.musicbrainz import (
     RELEASE_INC,
     parse_recording,
@@ -143,17 +142,16 @@ def test_cover_listing_prefers_the_1200_thumbnail() -> None:
     assert [(i.kind, i.url) for i in images] == [("front", "http://x/1-1200.jpg"), ("back", "http://x/2.jpg")]
 
 
-def test_images_are_resized_to_fit_1024_and_garbage_is_refused(tmp_path: Path) -> None:
+def test_images_are_resized_to_fit_1024_and_garbage_is_refused() -> None:
     buf = io.BytesIO()
     Image.new("RGB", (2000, 1500), (10, 20, 30)).save(buf, "PNG")
-    dest = tmp_path / "a" / "front.jpg"
-    assert save_resized(buf.getvalue(), dest) == (1024, 768)
-    with Image.open(dest) as img:
+    jpeg, width, height = resize_to_jpeg(buf.getvalue())
+    assert (width, height) == (1024, 768)
+    with Image.open(io.BytesIO(jpeg)) as img:
         assert img.format == "JPEG" and img.size == (1024, 768)
     small = io.BytesIO()
     Image.new("RGB", (300, 300)).save(small, "JPEG")
-    assert save_resized(small.getvalue(), tmp_path / "s.jpg") == (300, 300)  # never enlarged
+    assert resize_to_jpeg(small.getvalue())[1:] == (300, 300)  # never enlarged
     for junk in (b"", b"<html>not found</html>", small.getvalue()[:200]):
         with pytest.raises(ImageRefused):
-            save_resized(junk, tmp_path / "bad.jpg")
-    assert not (tmp_path / "bad.jpg").exists()
+            resize_to_jpeg(junk)

@@ -14,9 +14,13 @@ from tests.fakes.seed import seed_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.identify import load_pending, write_identification
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import Identifier, group_files, identify_and_write, identify_pending
+from wkmp_ai.identify import Identifier
+from wkmp_ai.ingest.identify import identify_and_write, identify_pending
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import group_files
 
 
 def offline(settings: Settings) -> Settings:
@@ -28,8 +32,8 @@ async def test_offline_import_leaves_files_pending_and_a_later_run_identifies_th
     ident_settings: Settings, db: Database, fakes: FakeServices, library: Library
 ) -> None:
     seeded = seed_library(db, library)
-    async with Identifier(offline(ident_settings), db, fast_options()) as ident:
-        results = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(offline(ident_settings), CacheReads(db), fast_options()) as ident:
+        results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
     assert sum(r.counts()["pending"] for r in results) == 120
     unavailable = [w for r in results for w in r.warnings if w.code is ErrorCode.SERVICE_UNAVAILABLE]
     assert len(unavailable) <= 2  # AcoustID and/or MusicBrainz given up: one warning each
@@ -54,7 +58,7 @@ async def test_a_passage_deleted_before_the_write_is_skipped(
     seeded = seed_library(db, library)
     groups = group_files(seeded.files)
     gone = groups[3].files[0]
-    async with Identifier(ident_settings, db, fast_options()) as ident:
+    async with Identifier(ident_settings, CacheReads(db), fast_options()) as ident:
         result = await ident.identify_album(groups[3])
     with db.write() as conn:
         conn.execute("DELETE FROM files WHERE guid = ?", (gone.file_id,))
@@ -69,8 +73,8 @@ async def test_without_a_key_acoustid_is_skipped_once_and_tagged_files_still_ide
     ident_settings: Settings, db: Database, fakes: FakeServices, library: Library
 ) -> None:
     seeded = seed_library(db, library)
-    async with Identifier(replace(ident_settings, acoustid_api_key=None), db, fast_options()) as ident:
-        results = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(replace(ident_settings, acoustid_api_key=None), CacheReads(db), fast_options()) as ident:
+        results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
     no_key = [w for r in results for w in r.warnings if w.code is ErrorCode.ACOUSTID_NO_API_KEY]
     assert len(no_key) == 1 and no_key[0].path is None
     by_album = {r.group_key.split("\n")[0]: Counter(p.method for p in r.passages) for r in results}
@@ -95,8 +99,8 @@ async def test_an_invalid_key_gives_acoustid_up_and_never_shows_the_key(
     secret = "wrong-key-7d1e0c9b"
     caplog.set_level(logging.DEBUG)
     seeded = seed_library(db, library)
-    async with Identifier(replace(ident_settings, acoustid_api_key=secret), db, fast_options()) as ident:
-        results = await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(replace(ident_settings, acoustid_api_key=secret), CacheReads(db), fast_options()) as ident:
+        results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
         stats = ident.stats()
     warnings = [w for r in results for w in r.warnings]
     unavailable = [w for w in warnings if w.code is ErrorCode.SERVICE_UNAVAILABLE]

@@ -18,10 +18,14 @@ from tests.fakes.tagging import build_search_library
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings, load_settings
 from wkmp_ai.db import Database
-from wkmp_ai.identify import Identifier, RetryPolicy, group_files, identify_and_write, make_limiters
+from wkmp_ai.db.cachereads import CacheReads
+from wkmp_ai.identify import Identifier, RetryPolicy, make_limiters
 from wkmp_ai.identify.http import ServiceClient, ServiceError
 from wkmp_ai.identify.identifier import MARGIN_S
 from wkmp_ai.identify.ratelimit import RateLimiter
+from wkmp_ai.ingest.identify import identify_and_write
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import group_files
 
 
 async def test_real_rates_keep_musicbrainz_a_second_apart_without_503s(settings: Settings, db: Database) -> None:
@@ -30,8 +34,8 @@ async def test_real_rates_keep_musicbrainz_a_second_apart_without_503s(settings:
         real = replace(settings, **fakes.settings_changes())
         assert (real.musicbrainz_rate, real.acoustid_rate) == (1.0, 3.0)
         seeded = seed_library(db, library)
-        async with Identifier(real, db, fast_options()) as ident:
-            results = await identify_and_write(ident, db, group_files(seeded.files))
+        async with Identifier(real, CacheReads(db), fast_options()) as ident:
+            results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
         stats = ident.stats()
 
     assert all(r.counts()["identified"] == 3 for r in results)
@@ -108,8 +112,8 @@ async def test_a_search_import_at_the_real_rate_meets_no_refusal_through_a_jitte
         real = replace(settings, **{**fakes.settings_changes(), "acoustid_api_key": None})
         specs = [(f, False) for a in (2, 3) for f in library.albums[a].files]
         seeded = seed_files(db, specs)
-        async with Identifier(real, db, fast_options()) as ident:
-            results = await identify_and_write(ident, db, group_files(seeded.files))
+        async with Identifier(real, CacheReads(db), fast_options()) as ident:
+            results = await identify_and_write(ident, Writer(db), group_files(seeded.files))
     assert sum(r.counts()["identified"] for r in results) == 6
     assert fakes.musicbrainz.count() == 4 and fakes.musicbrainz.throttled == 0
     gaps = fakes.musicbrainz.arrival_gaps()

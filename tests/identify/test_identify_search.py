@@ -21,19 +21,14 @@ from tests.fakes.world import FileSpec, mbid
 from tests.identify.conftest import fast_options
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.candidates import release_candidates
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.identify import (
-    AlbumIdentification,
-    FileTags,
-    FileToIdentify,
-    Identifier,
-    PassageToIdentify,
-    group_files,
-    identify_and_write,
-    identify_pending,
-)
+from wkmp_ai.identify import Identifier
 from wkmp_ai.identify.tagdistance import ACCEPT, ACCEPT_NAMES
+from wkmp_ai.ingest.identify import identify_and_write, identify_pending
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import AlbumIdentification, FileTags, FileToIdentify, PassageToIdentify, group_files
 from wkmp_ai.ticks import seconds_to_ticks
 
 
@@ -54,8 +49,8 @@ def no_key(settings: Settings, services: FakeServices) -> Settings:
 
 
 async def run(settings: Settings, db: Database, seeded: Seeded, **options: object) -> list[AlbumIdentification]:
-    async with Identifier(settings, db, fast_options(**options)) as ident:
-        return await identify_and_write(ident, db, group_files(seeded.files))
+    async with Identifier(settings, CacheReads(db), fast_options(**options)) as ident:
+        return await identify_and_write(ident, Writer(db), group_files(seeded.files))
 
 
 def searches(fakes: FakeServices, entity: str = "release") -> list[str]:
@@ -295,8 +290,8 @@ async def test_a_side_of_vinyl_in_one_file_is_split_by_its_album_tag_and_duratio
             passages.append(PassageToIdentify(f"rip-{i}", f.recording.fingerprint, f.duration_s, start, end))
     tags = FileTags(album="Album 6", artist="Artist 6")
     rip = FileToIdentify("rip", "Rips/side.flac", "Rips", tags, tuple(passages))
-    async with Identifier(no_key, db, fast_options()) as ident:
-        (result,) = await identify_and_write(ident, db, group_files([rip]))
+    async with Identifier(no_key, CacheReads(db), fast_options()) as ident:
+        (result,) = await identify_and_write(ident, Writer(db), group_files([rip]))
     assert result.counts()["identified"] == 12
     assert [p.recording.mbid for p in result.passages if p.recording] == [f.recording.mbid for f in album.files]
     assert {p.method for p in result.passages} == {"tag_search"} and min(

@@ -16,7 +16,6 @@ from tests.fakes import FakeMusicBrainz, Library
 from tests.fakes.seed import _tags
 from tests.fakes.tagging import build_search_library
 from tests.fakes.world import FileSpec, mbid
-from wkmp_ai.identify import FileToIdentify, PassageToIdentify
 from wkmp_ai.identify.evidence import ReleaseDoc
 from wkmp_ai.identify.matching import PassageWork
 from wkmp_ai.identify.mbsearch import escape_lucene, parse_release_search, phrase
@@ -24,6 +23,7 @@ from wkmp_ai.identify.musicbrainz import RELEASE_INC, parse_release
 from wkmp_ai.identify.tagdistance import ACCEPT, ACCEPT_NAMES, release_distance, search_bound
 from wkmp_ai.identify.tagquery import AlbumQuery, describe_group, recording_query, release_query
 from wkmp_ai.identify.textdist import levenshtein, string_distance
+from wkmp_ai.records.identify import FileToIdentify, PassageToIdentify
 
 
 @pytest.fixture(scope="module")

@@ -27,7 +27,7 @@ def run_import(root: Path, folder: Path, tmp_path: Path, *args: str) -> subproce
 
 
 def test_good_bad_and_untagged_files(tmp_path: Path) -> None:
-    """REFERENCE §8 item 12 (TEST-094): the session completes; bad files are skipped, counted and reported."""
+    """The session completes; bad files are skipped, counted and reported."""
     root = tmp_path / "music"
     good = make_album(root, "Mixed", 5, seconds=5.0, formats=("flac", "mp3", "ogg"))
     make_album(root, "Mixed/untagged", 1, seconds=5.0, tags=False, seed=9)

@@ -33,7 +33,7 @@ from tests.synth import write_audio
 from wkmp_ai import params as P
 from wkmp_ai.audio.analyze import analyze_file
 from wkmp_ai.config import Settings
-from wkmp_ai.scan.trackindex import TICKS_PER_FRAME
+from wkmp_ai.records.trackindex import TICKS_PER_FRAME
 
 LEAD_OUT = round(LENGTH_S * 75)
 TRACK_FRAMES = [b - a for a, b in zip(FRAMES, [*FRAMES[1:], LEAD_OUT], strict=True)]

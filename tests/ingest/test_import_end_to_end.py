@@ -1,4 +1,4 @@
-"""End to end (SPEC032 [AIA-TEST-030]): a 10-file library imported through ``POST /import/start``
+"""End to end : a 10-file library imported through ``POST /import/start``
 against the local fake services, watched over SSE to ``completed``, then every row checked.
 
 The library is real audio with exact truths: every song is framed by digital silence, so its
@@ -32,7 +32,7 @@ from wkmp_ai.audio.analyze import analyze_file
 from wkmp_ai.config import Settings
 from wkmp_ai.ticks import TICKS_PER_SECOND, seconds_to_ticks
 
-# Sharp edges in lossless files must land within 10 ms (SPEC032 [AIA-TEST-030]). A lossy codec smears
+# Sharp edges in lossless files must land within 10 ms . A lossy codec smears
 # an abrupt edge: pre-echo before an onset (up to one transform block, ~46 ms for Vorbis) and a
 # decaying tail after a cut (Opus here stays above -60 dBFS for 80 ms). The decoded signal itself
 # starts earlier and ends later than the source, so lossy files get 100 ms.
@@ -48,7 +48,7 @@ class Expected:
 
 
 def passage_bounds(track: AudioTrack, *, tail: float = 1.0) -> list[tuple[float, float]]:
-    """Passages tile the file (DECISIONS.md #19): from 0 to its end (the last song plus ``tail`` s of
+    """Passages tile the file (docs/design.md, *Passages*): from 0 to its end (the last song plus ``tail`` s of
     silence), internal boundaries at the silences' midpoints."""
     songs = track.songs
     cuts = [(songs[i][1] + songs[i + 1][0]) / 2 for i in range(len(songs) - 1)]

@@ -1,4 +1,4 @@
-"""The passages an import writes (DECISIONS.md #15, #19): they tile each file, in exact ticks, and
+"""The passages an import writes (docs/design.md, *Segmentation*; *Passages*): they tile each file, in exact ticks, and
 with ``create_album_passage`` a file split into songs also gets one passage over all of it."""
 
 from __future__ import annotations

@@ -10,14 +10,14 @@ from mutagen.flac import FLAC, CueSheet, CueSheetTrack, CueSheetTrackIndex
 
 from tests.synth import silence, write_audio
 from wkmp_ai.errors import ErrorCode, IngestError
-from wkmp_ai.scan.cuesheet import MAX_CUE_BYTES, decode_cue_text, file_matches, parse_cue, tracks_for_file
-from wkmp_ai.scan.trackindex import (
+from wkmp_ai.records.trackindex import (
     TICKS_PER_FRAME,
     TrackIndex,
     check_fits,
     index_from_chapters,
     index_from_flac_cuesheet,
 )
+from wkmp_ai.scan.cuesheet import MAX_CUE_BYTES, decode_cue_text, file_matches, parse_cue, tracks_for_file
 from wkmp_ai.ticks import TICKS_PER_SECOND
 
 ALBUM = """REM GENRE "Progressive Rock"

@@ -11,7 +11,8 @@ import pytest
 from PIL import Image
 
 from wkmp_ai.errors import ErrorCode, IngestError
-from wkmp_ai.scan.art import find_folder_image, prepare_image, save_beside
+from wkmp_ai.ingest.rootfiles import save_beside
+from wkmp_ai.scan.art import find_folder_image, prepare_image
 
 
 def image_bytes(width: int, height: int, fmt: str = "JPEG", mode: str = "RGB", color=(200, 30, 40)) -> bytes:  # type: ignore[no-untyped-def]

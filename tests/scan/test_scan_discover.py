@@ -13,6 +13,7 @@ from benchmarks.scan_tree import build_tree
 
 from wkmp_ai.db import open_database
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.ingest.pool import process_pool
 from wkmp_ai.scan.discover import discover
 
 
@@ -139,7 +140,7 @@ def test_known_files_are_only_stated(root: Path, templates: dict[str, bytes]) ->
 def test_pool_and_inline_agree_on_a_large_tree(tmp_path: Path, templates: dict[str, bytes]) -> None:
     tree = build_tree(tmp_path / "lib", 4500, templates, seed=3)  # more than two tasks: the pool runs
     inline = discover(tree.root, tmp_path, workers=1)
-    pooled = discover(tree.root, tmp_path, workers=2)
+    pooled = discover(tree.root, tmp_path, workers=2, pools=process_pool)
     expected = {f"lib/{path}": fmt for path, fmt in tree.audio.items()}
     assert {f.rel_path: f.format for f in inline.files} == expected
     assert pooled.files == inline.files

@@ -20,8 +20,8 @@ from PIL import Image
 from wkmp_ai.db import Database
 from wkmp_ai.db.files import attach_art, scanned_file
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.library import sync_library
-from wkmp_ai.scan.tags import Tags
+from wkmp_ai.ingest.library import sync_library
+from wkmp_ai.records.scan import Tags
 
 
 def jpeg(width: int, height: int, color: tuple[int, int, int] = (10, 120, 200)) -> bytes:

@@ -1,11 +1,11 @@
-"""Display fallbacks of REFERENCE.md §7.3: tags, file name, folder names, "Unknown ..."."""
+"""Display fallbacks (docs/scan.md, *Tags*): tags, file name, folder names, "Unknown ..."."""
 
 from __future__ import annotations
 
 import pytest
 
+from wkmp_ai.records.scan import Tags
 from wkmp_ai.scan.names import NameHints, display_metadata, name_hints, parse_file_name
-from wkmp_ai.scan.tags import Tags
 
 NO_TAGS = Tags()
 

@@ -11,7 +11,7 @@ from benchmarks.scan_tree import build_tree
 from tests.scan.inotify import OpenWatch
 from wkmp_ai.db import Database
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.library import sync_library
+from wkmp_ai.ingest.library import sync_library
 from wkmp_ai.scan.notaudio import named_like_audio
 
 pytestmark = pytest.mark.slow

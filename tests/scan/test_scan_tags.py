@@ -18,7 +18,8 @@ from mutagen.wave import WAVE
 
 from tests.scan.extra_audio import encode
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.tags import Tags, read_tags, read_tags_and_picture
+from wkmp_ai.records.scan import Tags
+from wkmp_ai.scan.tags import read_tags, read_tags_and_picture
 
 REC = "0b6c5d3e-1f2a-4b3c-8d4e-5f6a7b8c9d0e"
 REL = "1a2b3c4d-5e6f-4a1b-9c2d-3e4f5a6b7c8d"

@@ -1,4 +1,4 @@
-"""Settings precedence: flag > environment > config file > default (DECISIONS.md #17)."""
+"""Settings precedence: flag > environment > config file > default (docs/design.md, *Configuration*)."""
 
 from __future__ import annotations
 

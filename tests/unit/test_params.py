@@ -24,7 +24,7 @@ def test_defaults_are_valid_and_complete() -> None:
         "create_album_passage",
         "min_passage_duration_s",
     } == set(values)
-    # REFERENCE.md §2.1 defaults
+    # the documented defaults (wkmp_ai/params.py)
     assert values["rms_window_ms"] == 100
     assert values["lead_in_threshold_db"] == -12.0
     assert values["quick_ramp_threshold"] == 0.75

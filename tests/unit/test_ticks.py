@@ -1,4 +1,4 @@
-"""Tick conversion: the exact values of REFERENCE.md §8 item 9 and the Decimal floor rule."""
+"""Tick conversion: the exact values and the Decimal floor rule (docs/design.md, *Ticks*)."""
 
 from decimal import Decimal
 
@@ -15,7 +15,7 @@ KNOWN = [
     (10, 282_240_000),
     (170, 4_798_080_000),
     (180, 5_080_320_000),
-    # REFERENCE.md §1.1 and §9.6: float64 gives 64,915,199 for 2.3 s; the exact answer is 64,915,200.
+    # docs/design.md, *Ticks*: float64 gives 64,915,199 for 2.3 s; the exact answer is 64,915,200.
     (2.3, 64_915_200),
     (185.3, 5_229_907_200),
     (1.23456789, 34_844_444),

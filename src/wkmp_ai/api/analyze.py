@@ -1,10 +1,10 @@
-"""``POST /analyze/amplitude`` (REFERENCE.md §3): amplitude analysis of a time range of one file.
+"""``POST /analyze/amplitude`` (docs/design.md, *HTTP API*): amplitude analysis of a time range of one file.
 
 The request names a file inside the root folder (absolute, or relative to the root), a range in
 seconds and optionally some parameters that override the stored ones for this call only. The
-answer is IMPL008's shape plus what a client needs to use it: the range actually analysed, the
+answer is the WKMP API's shape plus what a client needs to use it: the range actually analysed, the
 spacing of ``rms_profile`` and any warnings. The work is the same code the import runs
-(:func:`wkmp_ai.audio.analyze.analyze_amplitude`).
+(:func:`wkmp_ai.audio.analyze.analyze_amplitude`), in the import's worker pool.
 """
 
 from __future__ import annotations
@@ -12,14 +12,10 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends
-from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from wkmp_ai import params as P
-from wkmp_ai.api.responses import error_response, invalid_parameters, parameters_with
 from wkmp_ai.api.services import Services, get_services
-from wkmp_ai.config import resolve_inside_root
-from wkmp_ai.errors import ErrorCode, IngestError, Severity, plain_message
+from wkmp_ai.services.analysis import amplitude_of_span
 
 router = APIRouter(tags=["analyze"])
 
@@ -40,33 +36,17 @@ class AmplitudeRequest(BaseModel):
     parameters: dict[str, Any] = Field(default_factory=dict, description="overrides of the stored parameters")
 
 
-@router.post("/analyze/amplitude", response_model=None)
-def amplitude(
-    request: AmplitudeRequest, services: Annotated[Services, Depends(get_services)]
-) -> dict[str, Any] | JSONResponse:
-    root = services.settings.root_folder
-    try:
-        path = resolve_inside_root(root, request.file_path)
-    except ValueError as exc:
-        return error_response(400, ErrorCode.PATH_OUTSIDE_ROOT.value, str(exc))
-    try:
-        if not path.is_file():
-            return error_response(404, "not_found", f"no such file: {request.file_path}")
-    except OSError as exc:
-        return error_response(400, "invalid_request", f"{request.file_path}: {plain_message(exc)}")
-    try:
-        params = parameters_with(services, request.parameters)
-    except P.ParameterError as exc:
-        return invalid_parameters(exc)
-    from wkmp_ai.audio.analyze import analyze_amplitude  # the audio stack loads on first use only
-
-    try:
-        result = analyze_amplitude(path, request.start_time, request.end_time, params)
-    except ValueError as exc:
-        return error_response(400, "invalid_request", str(exc))
-    except IngestError as exc:
-        status = 422 if exc.severity is Severity.SKIP_FILE else 500
-        return error_response(status, exc.code.value, exc.detail)
+@router.post("/analyze/amplitude")
+async def amplitude(request: AmplitudeRequest, services: Annotated[Services, Depends(get_services)]) -> dict[str, Any]:
+    result = await amplitude_of_span(
+        services.imports,
+        services.db,
+        services.settings.root_folder,
+        request.file_path,
+        request.start_time,
+        request.end_time,
+        request.parameters,
+    )
     return {
         "file_path": request.file_path,
         "start_time": result.start_s,

@@ -22,7 +22,7 @@ from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
 from wkmp_ai.config import Settings
 from wkmp_ai.db import open_database
-from wkmp_ai.errors import IngestError
+from wkmp_ai.errors import WkmpError, http_body, http_status
 from wkmp_ai.ingest.pipeline import ImportService
 
 __all__ = ["create_app"]
@@ -35,7 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = open_database(settings.db_path, host=settings.host, port=settings.port)
         import_service = ImportService(settings, db)
-        app.state.services = Services(settings=settings, db=db, sessions=import_service.sessions)
+        app.state.services = Services(settings=settings, db=db, imports=import_service)
         try:
             yield
         finally:
@@ -74,8 +74,9 @@ def create_app(settings: Settings) -> FastAPI:
         body = {"error": "invalid_request", "message": message, "errors": problems}
         return JSONResponse(plain(body), status_code=400)
 
-    @app.exception_handler(IngestError)
-    async def ingest_error(request: Request, exc: IngestError) -> JSONResponse:
-        return JSONResponse({"error": exc.code.value, "message": exc.detail}, status_code=500)
+    @app.exception_handler(WkmpError)
+    async def our_error(request: Request, exc: WkmpError) -> JSONResponse:
+        """The one translation of our errors into HTTP: status by kind and code, one body shape."""
+        return JSONResponse(plain(http_body(exc)), status_code=http_status(exc))
 
     return app

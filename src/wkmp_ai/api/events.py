@@ -1,4 +1,4 @@
-"""``GET /events``: a session's events as Server-Sent Events (SPEC032 [AIA-SSE-010]).
+"""``GET /events``: a session's events as Server-Sent Events (docs/design.md, *HTTP API*).
 
 Each frame has ``event: <type>``, ``id: <n>`` and ``data: <json with "type" inside>``. A client that
 reconnects with ``Last-Event-ID`` (header, or ``last_event_id`` query for clients that cannot set
@@ -15,11 +15,10 @@ from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
-from fastapi.responses import JSONResponse
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from wkmp_ai.api.responses import error_response
 from wkmp_ai.api.services import Services, get_services
+from wkmp_ai.errors import Refused
 from wkmp_ai.events import utc_now_iso
 from wkmp_ai.ingest.session import ImportSession
 
@@ -65,14 +64,14 @@ async def events(
     session_id: Annotated[str | None, Query()] = None,
     last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0, lt=10**18)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
-) -> EventSourceResponse | JSONResponse:
+) -> EventSourceResponse:
     session = services.sessions.get(session_id) if session_id else services.sessions.latest()
     if session is None:
         message = f"no import session {session_id}" if session_id else "no import session has run"
-        return error_response(404, "Not Found", message)
+        raise Refused(message, error="Not Found", status=404)
     last_seen = last_event_id_query or 0
     if last_event_id and last_event_id.strip():  # an empty id is the spec's way of saying none
         if not _EVENT_ID.fullmatch(last_event_id.strip()):
-            return error_response(400, "invalid_request", "Last-Event-ID must be an event number this service sent")
+            raise Refused("Last-Event-ID must be an event number this service sent")
         last_seen = int(last_event_id.strip())
     return EventSourceResponse(_stream(session, last_seen), ping=KEEPALIVE_S, headers={"Cache-Control": "no-store"})

@@ -1,4 +1,4 @@
-"""``GET /health`` (DECISIONS.md #5): answers without touching the database, so it stays fast."""
+"""``GET /health`` (docs/design.md, *HTTP API*): answers without touching the database, so it stays fast."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The web pages (SPEC032 [AIA-UI-010]): ``/`` (start an import) and ``/import-progress`` (follow one).
+"""The web pages : ``/`` (start an import) and ``/import-progress`` (follow one).
 
 One small static page does both; it talks to the same JSON API and SSE stream as any client.
 """

@@ -1,4 +1,4 @@
-"""Security and request hygiene as one pure ASGI middleware (DECISIONS.md #16).
+"""Security and request hygiene as one pure ASGI middleware (docs/design.md, *Security*).
 
 In order, for every HTTP request:
 

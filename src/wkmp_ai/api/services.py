@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 from fastapi import Request
 
 from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
 from wkmp_ai.ingest.manager import SessionManager
+from wkmp_ai.ingest.pipeline import ImportService
 
 __all__ = ["Services", "get_services"]
 
@@ -19,10 +19,12 @@ __all__ = ["Services", "get_services"]
 class Services:
     settings: Settings
     db: Database
-    sessions: SessionManager
+    imports: ImportService
     started_monotonic: float = field(default_factory=time.monotonic)
-    # Later parts register their long-lived objects here (session manager, clients, pools).
-    extras: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def sessions(self) -> SessionManager:
+        return self.imports.sessions
 
     @property
     def uptime_seconds(self) -> float:

@@ -6,10 +6,10 @@ HTTP API calls :func:`analyze_amplitude`. How each part works, and why, is in ``
 Modules: ``decode`` (PyAV, blocks; ``damage``: what counts as damage; ``fpstream``/``swresample``:
 the 11025 Hz stream) → ``envelope`` (10 ms hops, A-weighting) → ``silence`` (segmentation) ·
 ``fingerprint``/``chromaprint`` (per-passage Chromaprint) · ``amplitude`` (lead-in/lead-out) ·
-``flavor``/``loudness`` (Essentia, EBU R128) → ``results``; ``analyze`` wires them to one decode;
-``command`` is ``wkmp-ai analyze``.
+``flavor``/``loudness`` (Essentia, EBU R128) → :mod:`wkmp_ai.records.analysis`; ``analyze`` wires
+them to one decode.
 
-The two functions load on first use: the importing process only needs ``results`` (plain data),
+The two functions load on first use: the importing process only needs the records (plain data),
 and should not carry NumPy, SciPy and PyAV (~100 MB) for work its workers do.
 """
 
@@ -21,16 +21,7 @@ from typing import Any
 # It must be set before NumPy loads OpenBLAS; a value the user set wins.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis
-
-__all__ = [
-    "AmplitudeAnalysis",
-    "AnalysisWarning",
-    "FileAnalysis",
-    "PassageAnalysis",
-    "analyze_amplitude",
-    "analyze_file",
-]
+__all__ = ["analyze_amplitude", "analyze_file"]
 
 
 def __getattr__(name: str) -> Any:

@@ -1,14 +1,14 @@
-"""Amplitude analysis of a passage: peak RMS, lead-in, lead-out, quick ramps (SPEC025, REFERENCE.md §4).
+"""Amplitude analysis of a passage: peak RMS, lead-in, lead-out, quick ramps (docs/audio.md, *Lead-in and lead-out*).
 
 Input is the per-hop envelope of :mod:`wkmp_ai.audio.envelope` (A-weighted mono mean squares every
 10 ms). RMS windows of ``rms_window_ms`` are evaluated on that 10 ms hop, so a window is centred on
 every hop and detected times are accurate to the hop rather than to the window.
 
-**Lead-in: the end of the opening ramp.** SPEC025 literally returns the time of the first window at
-−12 dB below peak. Its own examples expect the *length of the fade* (a 3 s crescendo → 2.5–3.5 s),
-which the literal rule misses by far: it gives 0.8 s for a 3 s linear fade and 2.4 s for a 3 s fade
-linear in dB (REFERENCE.md §4.4). We keep SPEC025's two levels and measure where the ramp between
-them ends:
+**Lead-in: the end of the opening ramp.** The WKMP rule, taken literally, returns the time of the
+first window at −12 dB below peak. Its own examples expect the *length of the fade* (a 3 s
+crescendo → 2.5–3.5 s), which the literal rule misses by far: it gives 0.8 s for a 3 s linear fade
+and 2.4 s for a 3 s fade linear in dB (docs/audio.md, *Lead-in and lead-out*). We keep the rule's
+two levels and measure where the ramp between them ends:
 
 1. ``peak_rms`` = largest window RMS. Below 0.05 the passage is *quiet*: no lead-in/lead-out (NULL
    in the database, the player uses its global crossfade) and a ``QUIET_PASSAGE`` warning.
@@ -16,11 +16,11 @@ them ends:
    passage's edge inwards). A steady fade is unchanged; music's dips between beats and notes are
    filled, so one soft beat does not count as "still fading".
 3. The levels are taken relative to the passage's *reference level*: the 75th percentile of the held
-   envelope — the level the music sits at, where SPEC025 uses the single loudest window (one
+   envelope — the level the music sits at, where the WKMP rule uses the single loudest window (one
    transient or a late climax would otherwise decide every passage's lead-in). For a steady
    signal the two are the same.
 4. ``low`` = reference + ``lead_in_threshold_db`` (−12 dB by default); ``high`` = reference ×
-   ``quick_ramp_threshold²`` — that is −5.0 dB at the default 0.75, SPEC025's hard-coded level, which
+   ``quick_ramp_threshold²`` — that is −5.0 dB at the default 0.75, the rule's hard-coded level, which
    gives the otherwise unused ``quick_ramp_threshold`` its meaning ("3/4 intensity").
 5. ``t_low``, ``t_high`` = first times the held envelope reaches each level (interpolated between hops).
 6. The envelope between them is fitted by a straight line in amplitude and by a straight line in dB;
@@ -29,15 +29,15 @@ them ends:
    linear-amplitude fade and a linear-in-dB fade are both measured at their true length.
 7. If the level takes longer than ``max_lead_in_duration_s`` to climb from ``low`` to ``high`` there
    is no single ramp (a quiet intro, then a body below the climax): the ramp ends at ``t_low``, the
-   literal SPEC025 answer.
+   literal rule's answer.
 8. A ramp that ends before ``quick_ramp_duration_s`` is a quick ramp: lead-in 0. Otherwise lead-in is
    the ramp end, clamped to ``max_lead_in_duration_s``.
 
 Lead-out is the same, run backwards from the passage's end with ``lead_out_threshold_db``.
 
 **Quiet edges.** A passage that starts in silence (the file's opening silence, half of the gap
-before it) keeps that silence (DECISIONS.md #19: passages tile the file); the ramp is then measured
-from where the sound starts, and the lead-in is the silence plus the ramp. Only the ramp is clamped
+before it) keeps that silence (docs/design.md, *Passages*: passages tile the file); the ramp is then
+measured from where the sound starts, and the lead-in is the silence plus the ramp. Only the ramp is clamped
 to ``max_lead_in_duration_s``: the previous passage may play over all of this one's silence. The
 same holds at the end for the lead-out.
 """
@@ -217,7 +217,12 @@ def analyze_range(
     peak = float(rms.max()) if len(rms) else 0.0
     profile = tuple(round(float(v), 6) for v in rms[::window])
     interval = window * env.hop_s
-    common = {"peak_rms": peak, "rms_profile": profile, "profile_interval_s": interval, "clipped": clipped}
+    common: dict[str, Any] = {
+        "peak_rms": peak,
+        "rms_profile": profile,
+        "profile_interval_s": interval,
+        "clipped": clipped,
+    }
     if peak < QUIET_PEAK_RMS:
         return AmplitudeResult(
             lead_in_s=None, lead_out_s=None, quick_ramp_up=False, quick_ramp_down=False, quiet=True, **common

@@ -1,7 +1,7 @@
 """The analysis of one file: one decode feeding every analyser, then per-passage results.
 
-:func:`analyze_file` is a pure, picklable stage (STYLE.md habit 2): a path and the import
-parameters in, a small frozen :class:`~wkmp_ai.audio.results.FileAnalysis` out; no database, no
+:func:`analyze_file` is a pure, picklable stage (no database, no globals): a path and the import
+parameters in, a small frozen :class:`~wkmp_ai.records.analysis.FileAnalysis` out; no database, no
 globals beyond the lazily loaded libraries. It is safe in a ``ProcessPoolExecutor`` worker started
 with spawn or forkserver.
 
@@ -34,9 +34,9 @@ from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo,
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
 from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, index_plan, unfit_warning
-from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
 from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.analysis import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
 from wkmp_ai.ticks import seconds_to_ticks
 
 __all__ = ["AMPLITUDE_KEYS", "analyze_amplitude", "analyze_file", "effective_parameters"]

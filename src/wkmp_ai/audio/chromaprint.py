@@ -22,6 +22,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from wkmp_ai.errors import ErrorCode, WkmpError
+
 __all__ = [
     "ALGORITHM",
     "SAMPLE_RATE",
@@ -44,8 +46,10 @@ _lock = threading.Lock()
 _lib: ctypes.CDLL | None = None
 
 
-class ChromaprintError(RuntimeError):
+class ChromaprintError(WkmpError, RuntimeError):
     """libchromaprint is missing or refused the audio."""
+
+    code = ErrorCode.FINGERPRINT_FAILED
 
 
 def _load() -> ctypes.CDLL:

@@ -1,6 +1,6 @@
 """Streaming decode with PyAV: one pass over a file, in blocks of float32 PCM.
 
-Every analyser consumes the same block stream (ARCHITECTURE.md principle 1), so a file is decoded
+Every analyser consumes the same block stream (docs/design.md, *Layers*: one decode per file), so a file is decoded
 exactly once. Decoded frames are gathered into blocks of about ``block_frames`` sample frames; a
 block carries
 
@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
+from typing import Any, cast
 
 import av
 import av.filter
@@ -94,6 +95,11 @@ class Block:
         return int(self.pcm.shape[1])
 
 
+def _view(plane: Any) -> memoryview:
+    """A plane's bytes (an AudioPlane is a buffer; PyAV's type stubs do not say so)."""
+    return memoryview(plane)
+
+
 def _native_array(frame: av.AudioFrame, fmt: str, channels: int) -> np.ndarray:
     """The frame's samples as numpy: planar (channels, n), or packed (1, n·channels) as a view, not a copy."""
     dtype = _DTYPES[fmt.rstrip("p")]
@@ -101,9 +107,9 @@ def _native_array(frame: av.AudioFrame, fmt: str, channels: int) -> np.ndarray:
     planes = frame.planes
     if fmt.endswith("p"):
         if len(planes) == 1:
-            return np.frombuffer(planes[0], dtype, count=n).reshape(1, n)
-        return np.vstack([np.frombuffer(plane, dtype, count=n) for plane in planes])
-    return np.frombuffer(planes[0], dtype, count=n * channels).reshape(1, -1)
+            return np.frombuffer(_view(planes[0]), dtype, count=n).reshape(1, n)
+        return np.vstack([np.frombuffer(_view(plane), dtype, count=n) for plane in planes])
+    return np.frombuffer(_view(planes[0]), dtype, count=n * channels).reshape(1, -1)
 
 
 def _to_float(native: np.ndarray, fmt: str, channels: int) -> np.ndarray:
@@ -150,7 +156,7 @@ class AudioDecoder:
                 ) from exc
             opened_log = self._log.stop()
             self._stream = next((s for s in self._container.streams if s.type == "audio"), None)
-            ctx = self._stream.codec_context if self._stream is not None else None
+            ctx: Any = self._stream.codec_context if self._stream is not None else None  # an audio codec context
             rate = int(ctx.sample_rate or 0) if ctx is not None else 0
             channels = int(ctx.channels or 0) if ctx is not None else 0
             if rate > 0 and channels > 0:
@@ -221,7 +227,7 @@ class AudioDecoder:
     def _frames(self) -> Iterator[av.AudioFrame]:
         """Decoded frames; a bad packet is skipped and counted rather than ending the file."""
         problems = self.problems
-        decode = self._stream.codec_context.decode  # Packet.decode goes through the stream to this
+        decode = self._stream.codec_context.decode  # type: ignore[union-attr]  # Packet.decode goes through the stream to this
         try:
             for packet in self._container.demux(self._stream):
                 if packet.is_corrupt:
@@ -234,7 +240,7 @@ class AudioDecoder:
                         problems.gave_up = True
                         return
                     continue
-                yield from frames
+                yield from cast("list[av.AudioFrame]", frames)  # an audio stream decodes to audio frames
         except (av.FFmpegError, OSError) as exc:  # the demuxer itself is lost: stop here
             problems.note(self.duration_s, f"the file cannot be read further: {ffmpeg_message(exc)}")
             problems.gave_up = True

@@ -5,7 +5,7 @@ The stream is cut into hops of ``sr // 100`` samples (10 ms at 44.1/48/96 kHz, 9
 
 - ``loudest_channel_ms``: the mean square of the loudest channel — the silence detector's input, so
   a gap is silent only when *every* channel is below the threshold;
-- ``weighted_ms``: the mean square of the mono mix (mean of the channels, SPEC025), A-weighted when
+- ``weighted_ms``: the mean square of the mono mix (mean of the channels), A-weighted when
   ``apply_a_weighting`` is set — the amplitude analysis' input;
 - ``peak``: the largest absolute sample of any channel — for clipping warnings. It is exact per
   hop in the blocks that reach ``CLIP_LEVEL``; elsewhere it is the block's own peak, which is
@@ -70,7 +70,7 @@ def a_weighting_sos(sample_rate: int) -> np.ndarray:
         poles.append((fs2 + s) / (fs2 - s))
     poles.sort(key=lambda p: abs(1.0 - abs(p)))  # the "worst" (nearest the unit circle) first
     zeros = [1.0, 1.0, 1.0, 1.0, -1.0, -1.0]
-    sections = []
+    sections: list[list[complex]] = []
     while poles:
         p1, p2 = poles.pop(0), poles.pop(0)
         z1 = zeros.pop(int(np.argmin([abs(z - p1) for z in zeros])))

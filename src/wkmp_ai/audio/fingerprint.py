@@ -1,4 +1,4 @@
-"""Per-passage fingerprints from the single decode (DECISIONS.md #10).
+"""Per-passage fingerprints from the single decode (docs/audio.md, *Fingerprints*).
 
 Each passage is fingerprinted over its first 120 s, as ``fpcalc`` would fingerprint the passage cut
 out as a file. Passage starts are only known while the file streams past (a boundary is certain
@@ -128,7 +128,7 @@ class FingerprintScheduler:
         self._feed_context(context)
 
     def begin(self) -> None:
-        """The first passage starts at sample 0 (DECISIONS.md #19): its context opens at once."""
+        """The first passage starts at sample 0 (docs/design.md, *Passages*): its context opens at once."""
         self.starts.append(0)
         self._from.append(None)
         self._long.append(False)

@@ -1,4 +1,4 @@
-"""Musical flavor computed locally with Essentia algorithms on the PCM already decoded (DECISIONS.md #14).
+"""Musical flavor computed locally with Essentia on the PCM already decoded (docs/audio.md, *Musical flavor*).
 
 Not MusicExtractor (7–19 s a track here) and not its SVM models: we run a handful of Essentia
 algorithms on the stream as it decodes and keep only small per-window results, so an hour-long

@@ -6,7 +6,7 @@ resampler through a filter graph, both with Chromaprint's "compatible mode" sett
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import av
 import av.filter
@@ -111,5 +111,6 @@ class FingerprintFeed:
         return index, out
 
 
-def _mono16(frame: av.AudioFrame) -> np.ndarray:
-    return np.frombuffer(frame.planes[0], dtype=np.int16, count=frame.samples).copy()
+def _mono16(frame: Any) -> np.ndarray:
+    """One packed 16-bit mono frame as samples (``frame`` is an av.AudioFrame; its plane a buffer)."""
+    return np.frombuffer(memoryview(frame.planes[0]), dtype=np.int16, count=frame.samples).copy()

@@ -21,11 +21,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from wkmp_ai.audio.fingerprint import FingerprintScheduler
-from wkmp_ai.audio.results import AnalysisWarning
 from wkmp_ai.audio.silence import Segmentation, SilenceRun
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.analysis import AnalysisWarning
+from wkmp_ai.records.trackindex import TrackIndex, check_fits
 from wkmp_ai.scan.findindex import find_track_index
-from wkmp_ai.scan.trackindex import TrackIndex, check_fits
 from wkmp_ai.ticks import TICKS_PER_SECOND, samples_to_ticks, seconds_to_ticks
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""Silence detection and passage segmentation (IMPL005, DECISIONS.md #15 and #19).
+"""Silence detection and passage segmentation (docs/design.md, *Segmentation*; *Passages*).
 
 A hop (10 ms) is *silent* when the RMS of its loudest channel is below ``silence_threshold_db`` dBFS
 (``20·log10(rms)``, so a full-scale sine is −3 dBFS). A *silence* is a run of silent hops lasting at

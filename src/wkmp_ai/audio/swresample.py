@@ -1,6 +1,6 @@
 """The system's libswresample through ctypes, set up as ``fpcalc`` sets it up.
 
-Fingerprints must be the strings ``fpcalc`` prints (DECISIONS.md #19), and ``fpcalc`` resamples
+Fingerprints must be the strings ``fpcalc`` prints (docs/design.md, *Passages*), and ``fpcalc`` resamples
 with the system's FFmpeg. PyAV brings an FFmpeg of its own, whose 16-bit resampler quantises its
 filter slightly differently (FFmpeg 6 made the filter design more accurate): on integer PCM (FLAC,
 WAV) one fingerprint item in a thousand came out different. So the 11025 Hz stream is made by the
@@ -17,6 +17,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import threading
+from typing import Any
 
 import numpy as np
 
@@ -55,11 +56,12 @@ def _load() -> ctypes.CDLL | None:
             try:
                 lib = ctypes.CDLL(name)
                 # libavutil's functions resolve through libswresample's own dependency, so the pair matches.
-                lib.swr_alloc_set_opts2.argtypes = (
+                argtypes: list[Any] = (
                     [ctypes.POINTER(ctypes.c_void_p)]
                     + [ctypes.POINTER(_ChannelLayout), ctypes.c_int, ctypes.c_int] * 2
                     + [ctypes.c_int, ctypes.c_void_p]
                 )
+                lib.swr_alloc_set_opts2.argtypes = argtypes
                 lib.swr_alloc_set_opts2.restype = ctypes.c_int
                 lib.swr_init.argtypes = [ctypes.c_void_p]
                 lib.swr_free.argtypes = [ctypes.POINTER(ctypes.c_void_p)]

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from wkmp_ai.identify.records import FileCandidates
+from wkmp_ai.records.identify import FileCandidates
 
 __all__ = ["release_candidates", "write_candidates"]
 

@@ -1,6 +1,6 @@
 """Opening connections and running transactions on ``wkmp.db``.
 
-Every connection gets WAL, ``foreign_keys=ON`` and a ``busy_timeout`` (DECISIONS.md #1). SQLite
+Every connection gets WAL, ``foreign_keys=ON`` and a ``busy_timeout`` (docs/design.md, *Database*). SQLite
 errors are translated here, once, into :class:`~wkmp_ai.errors.IngestError` with code
 ``DATABASE_ERROR`` or ``DISK_FULL``.
 """
@@ -44,11 +44,15 @@ def connect(path: str | Path, *, readonly: bool = False) -> sqlite3.Connection:
         raise translate_sqlite_error(exc, f"cannot open database {path}") from exc
 
 
+_DISK_ERRORS = {sqlite3.SQLITE_FULL, sqlite3.SQLITE_IOERR}
+
+
 def translate_sqlite_error(exc: sqlite3.Error, context: str) -> IngestError:
-    text = str(exc)
-    if "disk is full" in text or "disk I/O error" in text:
-        return IngestError(ErrorCode.DISK_FULL, f"{context}: {text}")
-    return IngestError(ErrorCode.DATABASE_ERROR, f"{context}: {text}")
+    """SQLite's error as ours: DISK_FULL when the disk is full or fails, else DATABASE_ERROR (by
+    SQLite's primary result code, not by its message)."""
+    primary = (getattr(exc, "sqlite_errorcode", None) or 0) & 0xFF
+    code = ErrorCode.DISK_FULL if primary in _DISK_ERRORS else ErrorCode.DATABASE_ERROR
+    return IngestError(code, f"{context}: {exc}")
 
 
 class Database:

@@ -35,7 +35,7 @@ __all__ = [
 
 
 def timestamp_from_ns(mtime_ns: int) -> str:
-    """``files.modification_time``: UTC ``YYYY-MM-DD HH:MM:SS`` (REFERENCE.md §1.1)."""
+    """``files.modification_time``: UTC ``YYYY-MM-DD HH:MM:SS`` (docs/design.md, *Database*)."""
     return time.strftime("%Y-%m-%d %H:%M:%S", time.gmtime(mtime_ns // 1_000_000_000))
 
 
@@ -237,7 +237,7 @@ def attach_art(
     """Write the ``images`` rows for the cover art the scan saved for ``file_id``; idempotent.
 
     ``image_type='album_front'``; ``entity_id`` = ``album_id`` when given, else each passage guid
-    (REFERENCE.md §7.5). Returns the guids of the rows (existing or new); empty when the file has
+    (docs/scan.md, *Cover art*). Returns the guids of the rows (existing or new); empty when the file has
     no art (the caller may then report ``MISSING_ALBUM_ART``). Call it in the transaction that
     writes the file's passages.
     """

@@ -2,7 +2,7 @@
 
 Every function takes a connection; the writers expect to run inside the caller's transaction
 (``Database.write()``) and are idempotent, so a group written twice leaves the same rows
-(REFERENCE.md §1.3, docs/identify.md).
+(docs/identify.md, *What a result becomes*).
 
 Cache keys: ``wkmp_ai_acoustid_results.lookup_key`` (and ``acoustid_cache.fingerprint``) is the
 SHA-256 of ``"<duration>:<fingerprint>"``; ``musicbrainz_cache.mbid`` is the entity's MBID;
@@ -17,12 +17,12 @@ from __future__ import annotations
 import json
 import sqlite3
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 from typing import Any
 
 from wkmp_ai.db.candidates import write_candidates
-from wkmp_ai.identify.records import (
+from wkmp_ai.records.identify import (
     AlbumIdentification,
     ArtImage,
     CacheWrites,
@@ -34,16 +34,15 @@ from wkmp_ai.identify.records import (
 )
 
 __all__ = [
+    "cached_musicbrainz",
     "get_acousticbrainz",
     "get_acoustid",
     "get_coverart",
     "get_miss",
     "get_musicbrainz",
     "get_search",
-    "has_musicbrainz",
     "load_flavor_pending",
     "load_pending",
-    "passage_state",
     "save_pending",
     "write_cache",
     "write_flavors",
@@ -84,9 +83,17 @@ def get_musicbrainz(conn: sqlite3.Connection, mbid: str) -> tuple[str, str] | No
     return None if row is None else (str(row[0]), str(row[1]))
 
 
-def has_musicbrainz(conn: sqlite3.Connection, mbid: str, entity_type: str) -> bool:
-    row = conn.execute("SELECT 1 FROM musicbrainz_cache WHERE mbid = ? AND entity_type = ?", (mbid, entity_type))
-    return row.fetchone() is not None
+def cached_musicbrainz(conn: sqlite3.Connection, mbids: Sequence[str], entity_type: str) -> set[str]:
+    """Which of ``mbids`` have a cached document of this type (one query per 500)."""
+    found: set[str] = set()
+    for start in range(0, len(mbids), 500):
+        chunk = mbids[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        rows = conn.execute(
+            f"SELECT mbid FROM musicbrainz_cache WHERE entity_type = ? AND mbid IN ({marks})", (entity_type, *chunk)
+        )
+        found.update(str(row[0]) for row in rows)
+    return found
 
 
 def get_acousticbrainz(conn: sqlite3.Connection, recording_mbid: str) -> str | None:
@@ -229,11 +236,6 @@ def load_flavor_pending(conn: sqlite3.Connection) -> list[tuple[str, str, str]]:
     return [(str(a), str(b), str(c)) for a, b, c in rows]
 
 
-def passage_state(conn: sqlite3.Connection, passage_id: str) -> dict[str, Any] | None:
-    row = conn.execute("SELECT * FROM wkmp_ai_identify_passages WHERE passage_id = ?", (passage_id,)).fetchone()
-    return None if row is None else dict(row)
-
-
 # --- the rows a result becomes ------------------------------------------------------------------
 
 
@@ -266,7 +268,7 @@ def _upsert_album(conn: sqlite3.Connection, release: ReleaseInfo) -> str:
 
 
 def _upsert_song(conn: sqlite3.Connection, recording: RecordingInfo) -> str:
-    """The song of this recording and artist set (REFERENCE.md §1.3), created when missing."""
+    """The song of this recording and artist set (docs/design.md, *Database*), created when missing."""
     artist_ids = [_upsert_artist(conn, a.mbid, a.name) for a in recording.artists]
     wanted = set(artist_ids)
     song_id = None

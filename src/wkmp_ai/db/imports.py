@@ -15,9 +15,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from wkmp_ai.audio.results import FileAnalysis, PassageAnalysis
 from wkmp_ai.db.files import attach_art
-from wkmp_ai.identify.records import AlbumIdentification, PassageStatus
+from wkmp_ai.records.analysis import FileAnalysis, PassageAnalysis
+from wkmp_ai.records.identify import AlbumIdentification, PassageStatus
 
 __all__ = [
     "PassageText",
@@ -40,7 +40,7 @@ class WorkItem:
 
 @dataclass(frozen=True)
 class PassageText:
-    """What the passage rows show before identification: from tags, with REFERENCE §7.3 fallbacks."""
+    """What the passage rows show before identification: from tags, with the fallbacks of docs/scan.md, *Tags*."""
 
     title: str | None
     artist: str | None
@@ -202,7 +202,7 @@ def attach_album_art(conn: sqlite3.Connection, result: AlbumIdentification) -> N
     """Give each album a group was linked to the cover art the scan found for its files.
 
     The scan's art first went to the passages (no album was known then); once a release is
-    chosen, the same picture also becomes that album's front image (REFERENCE.md §7.5).
+    chosen, the same picture also becomes that album's front image (docs/scan.md, *Cover art*).
     """
     releases = {
         p.file_id: p.release_mbid for p in result.passages if p.status is PassageStatus.IDENTIFIED and p.release_mbid

@@ -1,14 +1,15 @@
-"""Creating the schema at start-up, idempotently (DECISIONS.md #1)."""
+"""Creating the schema at start-up, idempotently (docs/design.md, *Database*)."""
 
 from __future__ import annotations
 
 import sqlite3
 from importlib import resources
 
+from wkmp_ai import MODULE_NAME
+
 __all__ = ["SCHEMA_VERSION", "ensure_schema"]
 
 SCHEMA_VERSION = 1
-MODULE_NAME = "audio_ingest"
 
 
 def _script(name: str) -> str:

@@ -1,4 +1,4 @@
--- The shared WKMP schema (IMPL001, as written out in REFERENCE.md §1.2), created idempotently.
+-- The shared WKMP schema (docs/design.md, *Database*), created idempotently.
 -- Other WKMP modules create the same tables; every statement is IF NOT EXISTS so that whichever
 -- module starts first builds them and the others find them. Do not change a column here without
 -- changing it in every module.

@@ -1,4 +1,4 @@
--- Tables of wkmp-ai's own (DECISIONS.md #1: prefixed wkmp_ai_). Other modules ignore them.
+-- Tables of wkmp-ai's own (docs/design.md, *Database*: prefixed wkmp_ai_). Other modules ignore them.
 -- Each section belongs to one part of the service; keep them apart.
 
 -- ---------------------------------------------------------------------------------------------
@@ -7,7 +7,7 @@
 --   size, mtime_ns  the stat the file had when last read: a rescan re-reads only when they change
 --   format          what discovery recognised from the magic bytes (mp3, flac, ogg, opus, m4a, ...)
 --   tags            JSON of wkmp_ai.scan.tags.Tags (only the fields the tags filled)
---   art_*           the cover art saved for this file at scan time (REFERENCE.md §7.5):
+--   art_*           the cover art saved for this file at scan time (docs/scan.md, *Cover art*):
 --                   art_path root-relative, its pixel size, where it came from
 --                   ('embedded' | 'folder'), and the SHA-256 of the source picture, by which
 --                   tracks of one folder with the same picture share one image file

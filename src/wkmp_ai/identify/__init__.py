@@ -1,60 +1,15 @@
 """Identification through AcoustID, MusicBrainz, AcousticBrainz and the Cover Art Archive.
 
-The import hands over one :class:`AlbumGroup` (files of a folder and album tag, with their
-passages and fingerprints) at a time to a session-wide :class:`Identifier`, and writes each
-:class:`AlbumIdentification` with :func:`wkmp_ai.db.identify.write_identification`. See
-docs/identify.md for the request budget, release choice, cache keys and fault handling.
+The import hands over one :class:`~wkmp_ai.records.identify.AlbumGroup` (files of a folder and
+album tag, with their passages and fingerprints) at a time to a session-wide :class:`Identifier`,
+and writes each :class:`~wkmp_ai.records.identify.AlbumIdentification` it gets back
+(:mod:`wkmp_ai.ingest.identify`). This package writes nothing: it reads the stored caches through
+the :class:`~wkmp_ai.identify.cache.CacheReader` it is given. See docs/identify.md for the request
+budget, release choice, cache keys and fault handling.
 """
 
 from wkmp_ai.identify.http import RetryPolicy
-from wkmp_ai.identify.identifier import Identifier, IdentifyOptions, make_limiters
-from wkmp_ai.identify.pending import PendingReport, identify_and_write, identify_pending, refresh_flavors
-from wkmp_ai.identify.records import (
-    AlbumGroup,
-    AlbumIdentification,
-    ArtImage,
-    ArtistCredit,
-    CacheWrites,
-    CandidateRelease,
-    FileCandidates,
-    FileTags,
-    FileToIdentify,
-    IdentifyWarning,
-    PassageIdentification,
-    PassageStatus,
-    PassageToIdentify,
-    RecordingInfo,
-    ReleaseInfo,
-    WorkInfo,
-    group_files,
-    group_key,
-)
+from wkmp_ai.identify.identifier import Identifier, make_limiters
+from wkmp_ai.identify.lookups import IdentifyOptions
 
-__all__ = [
-    "AlbumGroup",
-    "AlbumIdentification",
-    "ArtImage",
-    "ArtistCredit",
-    "CacheWrites",
-    "CandidateRelease",
-    "FileCandidates",
-    "FileTags",
-    "FileToIdentify",
-    "Identifier",
-    "IdentifyOptions",
-    "IdentifyWarning",
-    "PassageIdentification",
-    "PassageStatus",
-    "PassageToIdentify",
-    "PendingReport",
-    "RecordingInfo",
-    "ReleaseInfo",
-    "RetryPolicy",
-    "WorkInfo",
-    "group_files",
-    "group_key",
-    "identify_and_write",
-    "identify_pending",
-    "make_limiters",
-    "refresh_flavors",
-]
+__all__ = ["Identifier", "IdentifyOptions", "RetryPolicy", "make_limiters"]

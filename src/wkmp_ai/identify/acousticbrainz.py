@@ -1,4 +1,4 @@
-"""AcousticBrainz high-level data, the preferred source of musical flavor (REFERENCE.md §6).
+"""AcousticBrainz high-level data, the preferred source of musical flavor (docs/identify.md).
 
 ``GET /api/v1/high-level?recording_ids=a;b;c`` answers up to 25 recordings at once as
 ``{"<mbid>": {"0": <document>}}`` and silently leaves out recordings it has no data for;

@@ -27,7 +27,7 @@ import httpx
 from wkmp_ai.identify.batch import Batcher
 from wkmp_ai.identify.evidence import AcoustIDCandidate, ReleaseEvidence
 from wkmp_ai.identify.http import Rejected, ServiceClient, Transient, json_body
-from wkmp_ai.identify.records import ArtistCredit
+from wkmp_ai.records.identify import ArtistCredit
 
 __all__ = [
     "LOOKUP_META",

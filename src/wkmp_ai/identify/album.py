@@ -25,20 +25,22 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import replace
-from typing import TYPE_CHECKING
 
 from wkmp_ai.config import resolve_inside_root
-from wkmp_ai.errors import ErrorCode
+from wkmp_ai.errors import ErrorCode, plain_message
 from wkmp_ai.identify.acousticbrainz import flavor_vector
 from wkmp_ai.identify.acoustid import request_duration
 from wkmp_ai.identify.bydisc import identify_by_disc
-from wkmp_ai.identify.coverart import ImageRefused, image_size, save_resized
+from wkmp_ai.identify.coverart import ImageRefused, image_size, resize_to_jpeg
 from wkmp_ai.identify.evidence import ReleaseDoc
 from wkmp_ai.identify.http import Rejected, ServiceError
+from wkmp_ai.identify.lookups import Lookups
 from wkmp_ai.identify.matching import PassageWork, Resolution, map_to_release, score_releases
 from wkmp_ai.identify.musicbrainz import is_mbid, parse_recording, recording_evidence
-from wkmp_ai.identify.records import (
+from wkmp_ai.identify.tagsearch import TagSearch
+from wkmp_ai.records.identify import (
     AlbumGroup,
     AlbumIdentification,
     ArtImage,
@@ -48,16 +50,16 @@ from wkmp_ai.identify.records import (
     PassageStatus,
     ReleaseInfo,
 )
-from wkmp_ai.identify.tagsearch import TagSearch
-
-if TYPE_CHECKING:
-    from wkmp_ai.identify.identifier import Identifier
 
 __all__ = ["AlbumRun"]
 
 
+def _mbid_or_none(text: str | None) -> str | None:
+    return text.strip().lower() if text and is_mbid(text) else None
+
+
 class AlbumRun:
-    def __init__(self, ident: Identifier, group: AlbumGroup):
+    def __init__(self, ident: Lookups, group: AlbumGroup):
         self.ident = ident
         self.group = group
         self.works: list[PassageWork] = []
@@ -69,7 +71,9 @@ class AlbumRun:
                         file=f,
                         passage=p,
                         index=i,
-                        tag_recording=tag_recording.strip().lower() if is_mbid(tag_recording) else None,
+                        tag_recording=tag_recording.strip().lower()
+                        if tag_recording and is_mbid(tag_recording)
+                        else None,
                     )
                 )
         self.tag_releases = sorted(
@@ -137,7 +141,8 @@ class AlbumRun:
             todo = self.open()
             if not todo or self.musicbrainz_down:
                 break
-            candidates = score_releases(todo, self.group, tag_releases=self.tag_releases, cached=self._release_cached)
+            cached = await self.releases_cached(ev.release_mbid for w in todo for ev in w.evidence)
+            candidates = score_releases(todo, self.group, tag_releases=self.tag_releases, cached=cached.__contains__)
             if candidates:
                 pick = next((c for c in candidates if len(c.covered) >= 2 or c.release_mbid in self.tag_releases), None)
                 if pick is None and any(w.known_recording() and not w.probed and not w.evidence for w in todo):
@@ -159,8 +164,11 @@ class AlbumRun:
         if self.ident.options.tag_search and not self.musicbrainz_down:
             await TagSearch(self).run()
 
-    def _release_cached(self, mbid: str) -> bool:
-        return mbid in self.docs or self.ident.cache.has_musicbrainz(mbid, "release")
+    async def releases_cached(self, mbids: Iterable[str]) -> set[str]:
+        """Which of these releases are known without a request (fetched in this run, or cached)."""
+        wanted = set(mbids)
+        here = wanted & self.docs.keys()
+        return here | await self.ident.cached_releases(wanted - here)
 
     async def _lookup_acoustid(self) -> None:
         need = [w for w in self.open() if w.acoustid is None and w.passage.fingerprint and not w.tag_recording]
@@ -184,13 +192,13 @@ class AlbumRun:
         answers = await self.ident.acoustid_lookup(list(dict.fromkeys(items.values())))
         for w in need:
             answer = answers[items[id(w)]]
-            if isinstance(answer, Rejected) and self.ident.http["acoustid"].available:
+            if isinstance(answer, Rejected) and self.ident.available("acoustid"):
                 w.acoustid = ()
                 w.problem = (ErrorCode.ACOUSTID_NO_MATCH, f"AcoustID refused the lookup: {answer.detail}")
             elif isinstance(answer, ServiceError):
                 self.service_failed("acoustid", answer, [w])
             elif isinstance(answer, BaseException):
-                self.service_failed("acoustid", ServiceError("acoustid", repr(answer)), [w])
+                self.service_failed("acoustid", ServiceError("acoustid", plain_message(answer)), [w])
             else:
                 w.acoustid = answer
                 w.evidence.extend(ev for c in answer for ev in c.releases)
@@ -330,7 +338,7 @@ class AlbumRun:
         if not any(img.kind == "front" for img in listing):
             self.warn(missing)
         wanted = {"front", "back"} if self.ident.options.back_cover else {"front"}
-        root = self.ident.settings.root_folder
+        root = self.ident.root_folder
         for img in listing:
             if img.kind not in wanted:
                 continue
@@ -340,17 +348,21 @@ class AlbumRun:
             except ValueError:
                 continue
             size = image_size(dest) if dest.exists() else None
-            if size is None:
-                try:
-                    data = await self.ident.coverart.download(img)
-                    size = await asyncio.to_thread(save_resized, data, dest, max_px=self.ident.options.art_max_px)
-                except ServiceError as exc:
-                    self.warn(self.ident.failure_warning("coverart", exc, self.folder_path))
-                    continue
-                except (ImageRefused, OSError) as exc:
-                    self.warn(IdentifyWarning(ErrorCode.COVER_ART_INVALID, f"{img.kind} image: {exc}", rel))
-                    continue
-            self.art.append(ArtImage(main, f"album_{img.kind}", rel, size[0], size[1]))
+            if size is not None:
+                self.art.append(ArtImage(main, f"album_{img.kind}", rel, size[0], size[1]))
+                continue
+            try:
+                data = await self.ident.cover_image(img)
+                jpeg, width, height = await asyncio.to_thread(
+                    resize_to_jpeg, data, max_px=self.ident.options.art_max_px
+                )
+            except ServiceError as exc:
+                self.warn(self.ident.failure_warning("coverart", exc, self.folder_path))
+                continue
+            except ImageRefused as exc:
+                self.warn(IdentifyWarning(ErrorCode.COVER_ART_INVALID, f"{img.kind} image: {exc}", rel))
+                continue
+            self.art.append(ArtImage(main, f"album_{img.kind}", rel, width, height, data=jpeg))
 
     # --- the result -------------------------------------------------------------------------
 

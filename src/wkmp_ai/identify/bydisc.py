@@ -28,15 +28,14 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from wkmp_ai.identify.evidence import ReleaseDoc, ReleaseEvidence, TrackDoc
-from wkmp_ai.identify.http import NotFound, Rejected, ServiceError
+from wkmp_ai.identify.http import Rejected, ServiceError
 from wkmp_ai.identify.matching import Resolution, duration_fits
 from wkmp_ai.identify.musicbrainz import is_mbid, parse_release, trim_release
 
 if TYPE_CHECKING:
     from wkmp_ai.identify.album import AlbumRun
-    from wkmp_ai.identify.identifier import Identifier
 
-__all__ = ["METHOD", "disc_releases", "fitting_media", "identify_by_disc"]
+__all__ = ["METHOD", "fitting_media", "identify_by_disc", "trim_disc_answer"]
 
 log = logging.getLogger(__name__)
 
@@ -54,25 +53,9 @@ def _trim(doc: dict[str, Any], disc_id: str) -> dict[str, Any]:
     return out
 
 
-async def disc_releases(ident: Identifier, disc_id: str, toc: str) -> list[dict[str, Any]]:
-    """The (trimmed) releases MusicBrainz gives for this disc; [] when it knows none. Cached."""
-    key = f"discid:{disc_id}:{toc}"
-    cached = ident.cache.search(key)
-    if cached is not None:
-        return cached
-
-    async def fetch() -> list[dict[str, Any]]:
-        try:
-            answer = await ident.musicbrainz.discid(disc_id, toc)
-        except NotFound:
-            answer = {}
-        releases = [
-            _trim(r, disc_id) for r in answer.get("releases") or () if isinstance(r, dict) and is_mbid(r.get("id"))
-        ]
-        ident.cache.put_search(key, releases)
-        return releases
-
-    return await ident._once("discid", key, fetch)
+def trim_disc_answer(answer: dict[str, Any], disc_id: str) -> list[dict[str, Any]]:
+    """The releases of a ``/ws/2/discid`` answer, trimmed to what the pairing needs."""
+    return [_trim(r, disc_id) for r in answer.get("releases") or () if isinstance(r, dict) and is_mbid(r.get("id"))]
 
 
 def fitting_media(doc: ReleaseDoc, named: Sequence[int], durations: Sequence[float]) -> list[list[TrackDoc]]:
@@ -100,7 +83,7 @@ async def identify_by_disc(run: AlbumRun) -> None:
         if run.musicbrainz_down:
             return
         try:
-            docs = await disc_releases(run.ident, file.disc_id, file.disc_toc)
+            docs = await run.ident.disc_releases(file.disc_id, file.disc_toc)
         except Rejected as exc:  # this lookup refused (a TOC it would not take): the other paths go on
             log.warning("%s: Disc ID lookup refused: %s", file.rel_path, exc.detail)
             continue

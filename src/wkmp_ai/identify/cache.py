@@ -1,7 +1,9 @@
-"""The identification caches, checked before any request (SPEC032 AIA-PERF-020).
+"""The identification caches, checked before any request (docs/identify.md, *Caches*).
 
 Lookups look first at the answers fetched in this session that are not yet written (``pending``,
-handed to the writer with each result — see :meth:`IdentifyCache.drain`), then at the database.
+handed to the writer with each result — see :meth:`IdentifyCache.drain`), then at the stored
+caches through an injected :class:`CacheReader` (the import passes
+:class:`wkmp_ai.db.cachereads.CacheReads`, which reads ``wkmp.db`` off the event loop).
 Negative answers are cached too, with an age limit where the service can learn new things:
 
 - AcoustID no-match: ``nomatch_ttl_s`` (default 30 days: AcoustID grows every day),
@@ -15,17 +17,16 @@ from __future__ import annotations
 
 import json
 from collections import Counter
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
 
-from wkmp_ai.db import identify as q
-from wkmp_ai.db.connection import Database
 from wkmp_ai.identify.acoustid import candidates_from_json, candidates_to_json
 from wkmp_ai.identify.coverart import CaaImage, listing_from_json, listing_to_json
 from wkmp_ai.identify.evidence import AcoustIDCandidate
-from wkmp_ai.identify.records import CacheWrites
+from wkmp_ai.records.identify import CacheWrites
 
-__all__ = ["MISS", "CacheTTL", "IdentifyCache"]
+__all__ = ["MISS", "CacheReader", "CacheTTL", "IdentifyCache"]
 
 
 class _Miss:
@@ -46,9 +47,46 @@ class CacheTTL:
     search_empty_s: float | None = 30 * DAY
 
 
+class CacheReader(Protocol):
+    """The stored caches, read without blocking the event loop. Texts are the stored JSON."""
+
+    async def acoustid(self, key: str, *, nomatch_max_age_s: float | None) -> str | None: ...
+    async def musicbrainz(self, mbid: str) -> tuple[str, str] | None: ...  # (entity type, JSON)
+    async def cached_musicbrainz(self, mbids: Collection[str], entity_type: str) -> set[str]: ...
+    async def acousticbrainz(self, recording_mbid: str) -> str | None: ...
+    async def coverart(self, release_mbid: str) -> str | None: ...
+    async def miss(self, service: str, key: str, *, max_age_s: float | None) -> bool: ...
+    async def search(self, key: str, *, max_age_s: float | None, empty_max_age_s: float | None) -> str | None: ...
+
+
+class _NothingStored:
+    """The reader of an identification that keeps nothing between runs (benchmarks, one-off checks)."""
+
+    async def acoustid(self, key: str, *, nomatch_max_age_s: float | None) -> str | None:
+        return None
+
+    async def musicbrainz(self, mbid: str) -> tuple[str, str] | None:
+        return None
+
+    async def cached_musicbrainz(self, mbids: Collection[str], entity_type: str) -> set[str]:
+        return set()
+
+    async def acousticbrainz(self, recording_mbid: str) -> str | None:
+        return None
+
+    async def coverart(self, release_mbid: str) -> str | None:
+        return None
+
+    async def miss(self, service: str, key: str, *, max_age_s: float | None) -> bool:
+        return False
+
+    async def search(self, key: str, *, max_age_s: float | None, empty_max_age_s: float | None) -> str | None:
+        return None
+
+
 class IdentifyCache:
-    def __init__(self, db: Database | None, ttl: CacheTTL | None = None):
-        self._db = db
+    def __init__(self, reader: CacheReader | None, ttl: CacheTTL | None = None):
+        self._reader: CacheReader = reader or _NothingStored()
         self.ttl = ttl or CacheTTL()
         self.pending = CacheWrites()
         self.hits: Counter[str] = Counter()
@@ -58,12 +96,6 @@ class IdentifyCache:
         out, self.pending = self.pending, CacheWrites()
         return out
 
-    def _read(self, fn: Any, *args: Any, **kw: Any) -> Any:
-        if self._db is None:
-            return None
-        with self._db.read() as conn:
-            return fn(conn, *args, **kw)
-
     def _hit(self, service: str, value: Any) -> Any:
         if value is not None:
             self.hits[service] += 1
@@ -71,10 +103,10 @@ class IdentifyCache:
 
     # --- AcoustID ---------------------------------------------------------------------------
 
-    def acoustid(self, key: str) -> tuple[AcoustIDCandidate, ...] | None:
+    async def acoustid(self, key: str) -> tuple[AcoustIDCandidate, ...] | None:
         text = self.pending.acoustid.get(key)
         if text is None:
-            text = self._read(q.get_acoustid, key, nomatch_max_age_s=self.ttl.acoustid_nomatch_s)
+            text = await self._reader.acoustid(key, nomatch_max_age_s=self.ttl.acoustid_nomatch_s)
         return self._hit("acoustid", None if text is None else candidates_from_json(text))
 
     def put_acoustid(self, key: str, candidates: tuple[AcoustIDCandidate, ...]) -> None:
@@ -82,27 +114,34 @@ class IdentifyCache:
 
     # --- MusicBrainz ------------------------------------------------------------------------
 
-    def musicbrainz(self, mbid: str, entity_type: str) -> dict[str, Any] | _Miss | None:
+    async def musicbrainz(self, mbid: str, entity_type: str) -> dict[str, Any] | _Miss | None:
         """A cached document of this type, MISS after a recent 404, or None (ask the service)."""
         if ("musicbrainz", mbid) in self.pending.misses:
             return self._hit("musicbrainz", MISS)
-        found = self.pending.musicbrainz.get(mbid) or self._read(q.get_musicbrainz, mbid)
+        found = self.pending.musicbrainz.get(mbid) or await self._reader.musicbrainz(mbid)
         if found is not None and found[0] == entity_type:
             return self._hit("musicbrainz", json.loads(found[1]))
-        if self._read(q.get_miss, "musicbrainz", mbid, max_age_s=self.ttl.miss_s):
+        if await self._reader.miss("musicbrainz", mbid, max_age_s=self.ttl.miss_s):
             return self._hit("musicbrainz", MISS)
         return None
 
-    def has_musicbrainz(self, mbid: str, entity_type: str) -> bool:
-        """Whether a document is cached, without reading it (release choice breaks ties with this)."""
-        pending = self.pending.musicbrainz.get(mbid)
-        if pending is not None:
-            return pending[0] == entity_type
-        return bool(self._read(q.has_musicbrainz, mbid, entity_type))
+    async def cached_musicbrainz(self, mbids: Iterable[str], entity_type: str) -> set[str]:
+        """Which of ``mbids`` have a document of this type cached, without reading them (release
+        choice breaks ties with this)."""
+        found, ask = set(), []
+        for mbid in dict.fromkeys(mbids):
+            pending = self.pending.musicbrainz.get(mbid)
+            if pending is None:
+                ask.append(mbid)
+            elif pending[0] == entity_type:
+                found.add(mbid)
+        return found | (await self._reader.cached_musicbrainz(ask, entity_type) if ask else set())
 
-    def put_musicbrainz(self, mbid: str, entity_type: str, doc: dict[str, Any], *, overwrite: bool = True) -> None:
+    async def put_musicbrainz(
+        self, mbid: str, entity_type: str, doc: dict[str, Any], *, overwrite: bool = True
+    ) -> None:
         if not overwrite:
-            existing = self.pending.musicbrainz.get(mbid) or self._read(q.get_musicbrainz, mbid)
+            existing = self.pending.musicbrainz.get(mbid) or await self._reader.musicbrainz(mbid)
             if existing is not None:
                 return
         self.pending.musicbrainz[mbid] = (entity_type, json.dumps(doc, separators=(",", ":"), ensure_ascii=False))
@@ -110,11 +149,11 @@ class IdentifyCache:
     def put_miss(self, service: str, key: str, detail: str) -> None:
         self.pending.misses[(service, key)] = detail
 
-    def search(self, key: str) -> list[dict[str, Any]] | None:
+    async def search(self, key: str) -> list[dict[str, Any]] | None:
         """Cached results of a search ([] when it found nothing), or None (ask the service)."""
         text = self.pending.search.get(key)
         if text is None:
-            text = self._read(q.get_search, key, max_age_s=self.ttl.search_s, empty_max_age_s=self.ttl.search_empty_s)
+            text = await self._reader.search(key, max_age_s=self.ttl.search_s, empty_max_age_s=self.ttl.search_empty_s)
         if text is None:
             return None
         self.hits["musicbrainz"] += 1
@@ -126,13 +165,13 @@ class IdentifyCache:
 
     # --- AcousticBrainz ---------------------------------------------------------------------
 
-    def acousticbrainz(self, mbid: str) -> dict[str, Any] | _Miss | None:
+    async def acousticbrainz(self, mbid: str) -> dict[str, Any] | _Miss | None:
         if ("acousticbrainz", mbid) in self.pending.misses:
             return self._hit("acousticbrainz", MISS)
-        text = self.pending.acousticbrainz.get(mbid) or self._read(q.get_acousticbrainz, mbid)
+        text = self.pending.acousticbrainz.get(mbid) or await self._reader.acousticbrainz(mbid)
         if text is not None:
             return self._hit("acousticbrainz", json.loads(text))
-        if self._read(q.get_miss, "acousticbrainz", mbid, max_age_s=None):
+        if await self._reader.miss("acousticbrainz", mbid, max_age_s=None):
             return self._hit("acousticbrainz", MISS)
         return None
 
@@ -144,13 +183,13 @@ class IdentifyCache:
 
     # --- Cover Art Archive ------------------------------------------------------------------
 
-    def coverart(self, release_mbid: str) -> list[CaaImage] | _Miss | None:
+    async def coverart(self, release_mbid: str) -> list[CaaImage] | _Miss | None:
         if ("coverart", release_mbid) in self.pending.misses:
             return self._hit("coverart", MISS)
-        text = self.pending.coverart.get(release_mbid) or self._read(q.get_coverart, release_mbid)
+        text = self.pending.coverart.get(release_mbid) or await self._reader.coverart(release_mbid)
         if text is not None:
             return self._hit("coverart", listing_from_json(text))
-        if self._read(q.get_miss, "coverart", release_mbid, max_age_s=self.ttl.miss_s):
+        if await self._reader.miss("coverart", release_mbid, max_age_s=self.ttl.miss_s):
             return self._hit("coverart", MISS)
         return None
 

@@ -1,20 +1,19 @@
-"""Cover Art Archive: the front and back image of a chosen release (REFERENCE.md §7.5).
+"""Cover Art Archive: the front and back image of a chosen release (docs/scan.md, *Cover art*).
 
 ``GET /release/{mbid}`` (the real service redirects to archive.org) lists the release's images:
 ``{"images":[{"types":["Front"],"front":true,"back":false,"image":url,"thumbnails":{"1200":url,
 "large":url,…}}],"release":…}``; 404 means there is none. The 1200 px thumbnail is fetched when
 there is one (less to download than the original; still more than the 1024 px we keep), else the
-original. Images are resized to fit 1024 × 1024 with Lanczos and saved as JPEG next to the album:
-``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An existing file is reused, never fetched
-again. Downloaded bytes are untrusted: anything Pillow cannot decode, or larger than the limits,
-is refused.
+original. Images are resized to fit 1024 × 1024 with Lanczos and handed back as JPEG bytes; the
+import writes them next to the album: ``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An
+existing file is reused, never fetched again. Downloaded bytes are untrusted: anything Pillow
+cannot decode, or larger than the limits, is refused.
 """
 
 from __future__ import annotations
 
 import io
 import json
-import os
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,16 +21,19 @@ from typing import Any
 
 from PIL import Image
 
+from wkmp_ai.errors import ErrorCode, WkmpError
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
 
-__all__ = ["CaaImage", "CoverArtClient", "ImageRefused", "listing_from_json", "listing_to_json", "save_resized"]
+__all__ = ["CaaImage", "CoverArtClient", "ImageRefused", "listing_from_json", "listing_to_json", "resize_to_jpeg"]
 
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
 MAX_IMAGE_PIXELS = 80_000_000
 
 
-class ImageRefused(ValueError):
+class ImageRefused(WkmpError, ValueError):
     """The downloaded bytes are not an image we accept."""
+
+    code = ErrorCode.COVER_ART_INVALID
 
 
 @dataclass(frozen=True)
@@ -44,7 +46,7 @@ def _pick(images: list[dict[str, Any]], kind: str) -> CaaImage | None:
     for img in images:
         types = [str(t).lower() for t in img.get("types") or ()]
         if img.get(kind) is True or kind in types:
-            thumbs = img.get("thumbnails") if isinstance(img.get("thumbnails"), dict) else {}
+            thumbs: dict[str, Any] = img["thumbnails"] if isinstance(img.get("thumbnails"), dict) else {}
             url = thumbs.get("1200") or img.get("image") or thumbs.get("large")
             if isinstance(url, str) and url:
                 return CaaImage(kind=kind, url=url)
@@ -80,8 +82,8 @@ def _image_bytes(response: Any) -> bytes:
     return data
 
 
-def save_resized(data: bytes, dest: Path, *, max_px: int = 1024) -> tuple[int, int]:
-    """Decode, fit into ``max_px`` × ``max_px`` (Lanczos), save as JPEG atomically; return (w, h)."""
+def resize_to_jpeg(data: bytes, *, max_px: int = 1024) -> tuple[bytes, int, int]:
+    """Decode, fit into ``max_px`` × ``max_px`` (Lanczos, never enlarged); return (JPEG, width, height)."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -95,11 +97,9 @@ def save_resized(data: bytes, dest: Path, *, max_px: int = 1024) -> tuple[int, i
     except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
         raise ImageRefused(f"not a usable image: {exc}") from exc
     rgb.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    tmp = dest.with_name(f".{dest.name}.{os.getpid()}.tmp")
-    rgb.save(tmp, "JPEG", quality=90)
-    os.replace(tmp, dest)
-    return rgb.width, rgb.height
+    out = io.BytesIO()
+    rgb.save(out, "JPEG", quality=90)
+    return out.getvalue(), rgb.width, rgb.height
 
 
 def image_size(path: Path) -> tuple[int, int] | None:

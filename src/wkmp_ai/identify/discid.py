@@ -16,7 +16,7 @@ import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wkmp_ai.scan.trackindex import TICKS_PER_FRAME, TrackIndex
+from wkmp_ai.records.trackindex import TICKS_PER_FRAME, TrackIndex
 
 __all__ = ["LEAD_IN_FRAMES", "DiscToc", "disc_id", "toc_from_index"]
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wkmp_ai.identify.records import ArtistCredit, RecordingInfo, ReleaseInfo
+from wkmp_ai.records.identify import ArtistCredit, RecordingInfo, ReleaseInfo
 
 __all__ = ["AcoustIDCandidate", "ReleaseDoc", "ReleaseEvidence", "TrackDoc"]
 

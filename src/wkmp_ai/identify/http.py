@@ -3,7 +3,7 @@
 Each :class:`ServiceClient` owns a connection pool (keep-alive), a timeout, our User-Agent, the
 service's :class:`~wkmp_ai.identify.ratelimit.RateLimiter`, a retry loop and a circuit breaker.
 
-Errors, translated once here (DECISIONS.md #8)::
+Errors, translated once here (docs/design.md, *Errors*)::
 
     ServiceError                 the service could not give an answer
     ├── ServiceUnavailable       marked unavailable for this session; no request was sent
@@ -43,6 +43,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
+from wkmp_ai.errors import ErrorCode, WkmpError
 from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
 
 __all__ = [
@@ -63,17 +64,33 @@ MAX_DETAIL = 300  # characters of a service's own message kept in our error
 MAX_BODY_BYTES = 32 << 20  # no answer of these services is larger (a cover image is at most 30 MiB)
 
 
-class ServiceError(Exception):
+_NETWORK_CODE = {
+    "acoustid": ErrorCode.ACOUSTID_NETWORK_ERROR,
+    "musicbrainz": ErrorCode.MUSICBRAINZ_NETWORK_ERROR,
+    "acousticbrainz": ErrorCode.ACOUSTICBRAINZ_NETWORK_ERROR,
+    "coverart": ErrorCode.COVERART_NETWORK_ERROR,
+}
+_RATE_CODE = {"acoustid": ErrorCode.ACOUSTID_RATE_LIMIT, "musicbrainz": ErrorCode.MUSICBRAINZ_RATE_LIMIT}
+
+
+class ServiceError(WkmpError):
+    """``code`` is the service's network error code (its rate-limit code for a 429/503 it kept
+    answering); ``kind`` says more, for the statistics."""
+
     def __init__(self, service: str, detail: str, *, kind: str = "network", status: int | None = None):
-        super().__init__(f"{service}: {detail}")
+        if kind == "unavailable":
+            code: ErrorCode | None = ErrorCode.SERVICE_UNAVAILABLE
+        else:
+            code = _RATE_CODE.get(service) if kind == "rate_limit" else None
+        super().__init__(detail, code=code or _NETWORK_CODE.get(service, ErrorCode.SERVICE_UNAVAILABLE))
+        self.args = (f"{service}: {detail}",)
         self.service = service
-        self.detail = detail
         self.kind = kind  # network | timeout | http | garbage | rate_limit | unavailable | not_found | rejected
         self.status = status
 
 
 class ServiceUnavailable(ServiceError):
-    pass
+    """Given up for this session (code SERVICE_UNAVAILABLE); no request was sent."""
 
 
 class NotFound(ServiceError):
@@ -86,12 +103,11 @@ class Rejected(ServiceError):
         self.fatal = fatal
 
 
-class Transient(Exception):
+class Transient(WkmpError):
     """Raised by a response parser: the answer is unusable, but a retry may get a good one."""
 
     def __init__(self, detail: str, *, kind: str = "garbage", retry_after: float | None = None):
         super().__init__(detail)
-        self.detail = detail
         self.kind = kind
         self.retry_after = retry_after
 
@@ -248,9 +264,6 @@ class ServiceClient:
         return await self.request(
             "POST", self._url(path), content=content, headers=headers, parse=parse, inspect_error=inspect_error
         )
-
-    async def get_bytes(self, url: str) -> bytes:
-        return await self.request("GET", url if "://" in url else self._url(url), parse=lambda r: r.content)
 
     def _url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"

@@ -2,10 +2,9 @@
 
 Build one per import session and share it between every album being identified::
 
-    async with Identifier(settings, db) as ident:
+    async with Identifier(settings, CacheReads(db)) as ident:
         result = await ident.identify_album(group)      # pure result, never raises for a network fault
-    with db.write() as conn:
-        write_identification(conn, result)
+    await writer.write(write_identification, result)    # the import's one writer (wkmp_ai.ingest)
 
 Each service gets one pooled HTTP client and one rate limiter, whatever the number of albums in
 flight. The limiters may outlive an Identifier: a service that runs several imports (or an import
@@ -22,20 +21,21 @@ from __future__ import annotations
 import asyncio
 import random
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
+from pathlib import Path
 from typing import Any, TypeVar
 
 from wkmp_ai.config import Settings
-from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.identify.acousticbrainz import AcousticBrainzClient
 from wkmp_ai.identify.acoustid import AcoustIDClient, LookupItem, lookup_key
 from wkmp_ai.identify.album import AlbumRun
-from wkmp_ai.identify.cache import MISS, CacheTTL, IdentifyCache
+from wkmp_ai.identify.bydisc import trim_disc_answer
+from wkmp_ai.identify.cache import MISS, CacheReader, IdentifyCache
 from wkmp_ai.identify.coverart import CaaImage, CoverArtClient
 from wkmp_ai.identify.evidence import AcoustIDCandidate, ReleaseDoc
-from wkmp_ai.identify.http import NotFound, RetryPolicy, ServiceClient, ServiceError, ServiceUnavailable
+from wkmp_ai.identify.http import NotFound, ServiceClient, ServiceError, ServiceUnavailable
+from wkmp_ai.identify.lookups import IdentifyOptions
 from wkmp_ai.identify.mbsearch import trim_search
 from wkmp_ai.identify.musicbrainz import (
     MusicBrainzClient,
@@ -45,42 +45,19 @@ from wkmp_ai.identify.musicbrainz import (
     trim_release,
 )
 from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
-from wkmp_ai.identify.records import AlbumGroup, AlbumIdentification, CacheWrites, IdentifyWarning
+from wkmp_ai.records.identify import AlbumGroup, AlbumIdentification, CacheWrites, IdentifyWarning
 
-__all__ = ["MARGIN_S", "SERVICES", "Identifier", "IdentifyOptions"]
+__all__ = ["MARGIN_S", "SERVICES", "Identifier"]
 
 T = TypeVar("T")
 
 SERVICES = ("acoustid", "musicbrainz", "acousticbrainz", "coverart")
-_NETWORK_CODE = {
-    "acoustid": ErrorCode.ACOUSTID_NETWORK_ERROR,
-    "musicbrainz": ErrorCode.MUSICBRAINZ_NETWORK_ERROR,
-    "acousticbrainz": ErrorCode.ACOUSTICBRAINZ_NETWORK_ERROR,
-    "coverart": ErrorCode.COVERART_NETWORK_ERROR,
-}
-_RATE_CODE = {"acoustid": ErrorCode.ACOUSTID_RATE_LIMIT, "musicbrainz": ErrorCode.MUSICBRAINZ_RATE_LIMIT}
 _LABEL = {
     "acoustid": "AcoustID",
     "musicbrainz": "MusicBrainz",
     "acousticbrainz": "AcousticBrainz",
     "coverart": "Cover Art Archive",
 }
-
-
-@dataclass(frozen=True)
-class IdentifyOptions:
-    retry: RetryPolicy = field(default_factory=RetryPolicy)
-    timeout_s: float = 30.0
-    breaker_threshold: int = 3  # failed operations in a row before a service is given up
-    batch_linger_s: float = 0.05  # how long a batch waits for more lookups to join it
-    acoustid_batch_size: int = 20
-    min_score: float = 0.5
-    ttl: CacheTTL = field(default_factory=CacheTTL)
-    acousticbrainz: bool = True
-    tag_search: bool = True  # search MusicBrainz by tags and names for what the fingerprints leave
-    cover_art: bool = True
-    back_cover: bool = True
-    art_max_px: int = 1024
 
 
 # Added to the interval of services that count arrivals in a sliding window: more than the
@@ -106,7 +83,7 @@ class Identifier:
     def __init__(
         self,
         settings: Settings,
-        db: Database | None,
+        stored: CacheReader | None,
         options: IdentifyOptions | None = None,
         *,
         limiters: Mapping[str, RateLimiter] | None = None,
@@ -116,7 +93,7 @@ class Identifier:
     ):
         self.settings = settings
         self.options = options or IdentifyOptions()
-        self.cache = IdentifyCache(db, self.options.ttl)
+        self.cache = IdentifyCache(stored, self.options.ttl)
         rng = rng or random.Random()
         key = settings.acoustid_api_key or None
         shared = limiters if limiters is not None else make_limiters(settings, clock=clock, sleep=sleep)
@@ -198,6 +175,13 @@ class Identifier:
     def has_acoustid_key(self) -> bool:
         return self.acoustid is not None
 
+    @property
+    def root_folder(self) -> Path:
+        return self.settings.root_folder
+
+    def available(self, service: str) -> bool:
+        return self.http[service].available
+
     # --- warnings ---------------------------------------------------------------------------
 
     def announce(self, code: ErrorCode, message: str, *, once: str) -> IdentifyWarning | None:
@@ -218,8 +202,7 @@ class Identifier:
                 "files that need it stay pending and are identified by a later import",
                 once=f"unavailable:{service}",
             )
-        code = _RATE_CODE.get(service) if exc.kind == "rate_limit" else None
-        return IdentifyWarning(code or _NETWORK_CODE[service], f"{label}: {exc.detail}", path)
+        return IdentifyWarning(exc.code, f"{label}: {exc.detail}", path)
 
     # --- cached, shared lookups -------------------------------------------------------------
 
@@ -252,7 +235,7 @@ class Identifier:
         out: dict[LookupItem, tuple[AcoustIDCandidate, ...] | BaseException] = {}
         missing = []
         for item in items:
-            cached = self.cache.acoustid(lookup_key(*item))
+            cached = await self.cache.acoustid(lookup_key(*item))
             if cached is None:
                 missing.append(item)
             else:
@@ -267,7 +250,7 @@ class Identifier:
 
     async def release(self, mbid: str) -> ReleaseDoc | None:
         """The whole release (cache, else one request, plus a browse if the lookup was cut short)."""
-        cached = self.cache.musicbrainz(mbid, "release")
+        cached = await self.cache.musicbrainz(mbid, "release")
         if cached is MISS:
             return None
         if isinstance(cached, dict):
@@ -284,19 +267,19 @@ class Identifier:
                 browsed = [trim_recording(r) for r in await self.musicbrainz.browse_release_recordings(mbid)]
                 doc["wkmp-browsed"] = browsed
                 parsed = parse_release(doc, browsed)
-            self.cache.put_musicbrainz(mbid, "release", doc)
+            await self.cache.put_musicbrainz(mbid, "release", doc)
             for rec in recordings_of_release(doc):
-                self.cache.put_musicbrainz(rec["id"], "recording", rec, overwrite=False)
+                await self.cache.put_musicbrainz(rec["id"], "recording", rec, overwrite=False)
                 for rel in rec.get("relations") or ():
                     work = rel.get("work") or {}
                     if rel.get("type") == "performance" and work.get("id"):
-                        self.cache.put_musicbrainz(work["id"], "work", work, overwrite=False)
+                        await self.cache.put_musicbrainz(work["id"], "work", work, overwrite=False)
             return parsed
 
         return await self._once("release", mbid, fetch)
 
     async def recording(self, mbid: str) -> dict[str, Any] | None:
-        cached = self.cache.musicbrainz(mbid, "recording")
+        cached = await self.cache.musicbrainz(mbid, "recording")
         if cached is MISS:
             return None
         if isinstance(cached, dict):
@@ -308,7 +291,7 @@ class Identifier:
             except NotFound:
                 self.cache.put_miss("musicbrainz", mbid, "recording not found")
                 return None
-            self.cache.put_musicbrainz(mbid, "recording", doc)
+            await self.cache.put_musicbrainz(mbid, "recording", doc)
             return doc
 
         return await self._once("recording", mbid, fetch)
@@ -316,7 +299,7 @@ class Identifier:
     async def search(self, entity: str, query: str, limit: int) -> list[dict[str, Any]]:
         """Trimmed results of a MusicBrainz search (cache, else one request); [] when none."""
         key = f"{entity}:{limit}:{query}"
-        cached = self.cache.search(key)
+        cached = await self.cache.search(key)
         if cached is not None:
             return cached
 
@@ -327,11 +310,30 @@ class Identifier:
 
         return await self._once("search", key, fetch)
 
+    async def disc_releases(self, disc_id: str, toc: str) -> list[dict[str, Any]]:
+        """The (trimmed) releases MusicBrainz gives for this Disc ID and table of contents; [] when it
+        knows none. Cached as a search (docs/cue.md)."""
+        key = f"discid:{disc_id}:{toc}"
+        cached = await self.cache.search(key)
+        if cached is not None:
+            return cached
+
+        async def fetch() -> list[dict[str, Any]]:
+            try:
+                answer = await self.musicbrainz.discid(disc_id, toc)
+            except NotFound:
+                answer = {}
+            releases = trim_disc_answer(answer, disc_id)
+            self.cache.put_search(key, releases)
+            return releases
+
+        return await self._once("discid", key, fetch)
+
     async def high_level(self, mbids: Sequence[str]) -> dict[str, dict[str, Any] | BaseException | None]:
         out: dict[str, dict[str, Any] | BaseException | None] = {}
         missing = []
         for mbid in dict.fromkeys(mbids):
-            cached = self.cache.acousticbrainz(mbid)
+            cached = await self.cache.acousticbrainz(mbid)
             if cached is MISS:
                 out[mbid] = None
             elif isinstance(cached, dict):
@@ -345,8 +347,14 @@ class Identifier:
                 out[mbid] = answer
         return out
 
+    async def cached_releases(self, mbids: Collection[str]) -> set[str]:
+        return await self.cache.cached_musicbrainz(mbids, "release")
+
+    async def cover_image(self, image: CaaImage) -> bytes:
+        return await self.coverart.download(image)
+
     async def cover_listing(self, release_mbid: str) -> list[CaaImage]:
-        cached = self.cache.coverart(release_mbid)
+        cached = await self.cache.coverart(release_mbid)
         if cached is MISS:
             return []
         if isinstance(cached, list):

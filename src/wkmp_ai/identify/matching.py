@@ -30,8 +30,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wkmp_ai.identify.evidence import AcoustIDCandidate, ReleaseDoc, ReleaseEvidence, TrackDoc
-from wkmp_ai.identify.records import AlbumGroup, FileToIdentify, PassageToIdentify, RecordingInfo, ReleaseInfo
-from wkmp_ai.identify.records import normalize_text as norm
+from wkmp_ai.records.identify import AlbumGroup, FileToIdentify, PassageToIdentify, RecordingInfo, ReleaseInfo
+from wkmp_ai.records.identify import normalize_text as norm
 
 __all__ = [
     "PassageWork",

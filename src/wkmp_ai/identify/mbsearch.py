@@ -72,7 +72,7 @@ def _credit(credit: Any) -> tuple[str | None, tuple[str, ...]]:
     for c in credit or ():
         if not isinstance(c, dict):
             continue
-        artist = c.get("artist") if isinstance(c.get("artist"), dict) else {}
+        artist: dict[str, Any] = c["artist"] if isinstance(c.get("artist"), dict) else {}
         parts.append(f"{c.get('name') or artist.get('name') or ''}{c.get('joinphrase') or ''}")
         if is_mbid(artist.get("id")):
             ids.append(str(artist["id"]))
@@ -83,7 +83,7 @@ def _trim_credit(credit: Any) -> list[dict[str, Any]]:
     out = []
     for c in credit or ():
         if isinstance(c, dict):
-            artist = c.get("artist") if isinstance(c.get("artist"), dict) else {}
+            artist: dict[str, Any] = c["artist"] if isinstance(c.get("artist"), dict) else {}
             out.append(
                 {
                     "name": c.get("name"),
@@ -100,7 +100,8 @@ def _trim_group(rg: Any) -> dict[str, Any]:
 
 
 def _trim_release(rel: dict[str, Any]) -> dict[str, Any]:
-    out = {k: rel.get(k) for k in ("id", "score", "title", "status", "date", "country", "track-count") if k in rel}
+    keys = ("id", "score", "title", "status", "date", "country", "track-count")
+    out: dict[str, Any] = {k: rel.get(k) for k in keys if k in rel}
     if "artist-credit" in rel:
         out["artist-credit"] = _trim_credit(rel["artist-credit"])
     if "release-group" in rel:
@@ -124,7 +125,7 @@ def _trim_release(rel: dict[str, Any]) -> dict[str, Any]:
 
 
 def _trim_recording(rec: dict[str, Any]) -> dict[str, Any]:
-    out = {k: rec.get(k) for k in ("id", "score", "title", "length", "disambiguation") if k in rec}
+    out: dict[str, Any] = {k: rec.get(k) for k in ("id", "score", "title", "length", "disambiguation") if k in rec}
     if "artist-credit" in rec:
         out["artist-credit"] = _trim_credit(rec["artist-credit"])
     out["releases"] = [_trim_release(r) for r in rec.get("releases") or () if isinstance(r, dict)]
@@ -193,7 +194,7 @@ def _int(value: Any) -> int | None:
 
 def _release(rel: dict[str, Any]) -> SearchRelease:
     artist, ids = _credit(rel.get("artist-credit"))
-    rg = rel.get("release-group") if isinstance(rel.get("release-group"), dict) else {}
+    rg: dict[str, Any] = rel["release-group"] if isinstance(rel.get("release-group"), dict) else {}
     media = [m for m in rel.get("media") or () if isinstance(m, dict)]
     medium_position = track_position = None
     for m in media:

@@ -21,7 +21,7 @@ from typing import Any
 
 from wkmp_ai.identify.evidence import ReleaseDoc, ReleaseEvidence, TrackDoc
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
-from wkmp_ai.identify.records import ArtistCredit, RecordingInfo, WorkInfo
+from wkmp_ai.records.identify import ArtistCredit, RecordingInfo, WorkInfo
 
 __all__ = [
     "BROWSE_PAGE",
@@ -60,7 +60,7 @@ def _trim_credit(credit: Any) -> list[dict[str, Any]]:
     for c in credit or ():
         if not isinstance(c, dict):
             continue
-        artist = c.get("artist") if isinstance(c.get("artist"), dict) else {}
+        artist: dict[str, Any] = c["artist"] if isinstance(c.get("artist"), dict) else {}
         out.append(
             {
                 "name": c.get("name"),
@@ -106,7 +106,7 @@ def trim_recording(rec: dict[str, Any]) -> dict[str, Any]:
 
 
 def _trim_release_summary(rel: dict[str, Any]) -> dict[str, Any]:
-    out = {k: rel.get(k) for k in ("id", "title", "date", "status", "country") if k in rel}
+    out: dict[str, Any] = {k: rel.get(k) for k in ("id", "title", "date", "status", "country") if k in rel}
     if isinstance(rel.get("release-group"), dict):
         out["release-group"] = {k: rel["release-group"].get(k) for k in ("id", "title", "primary-type")}
     media = []
@@ -139,12 +139,14 @@ def trim_release(doc: dict[str, Any]) -> dict[str, Any]:
     for m in doc.get("media") or ():
         if not isinstance(m, dict):
             continue
-        medium = {k: m.get(k) for k in ("position", "format", "title", "track-count", "track-offset") if k in m}
+        medium: dict[str, Any] = {
+            k: m.get(k) for k in ("position", "format", "title", "track-count", "track-offset") if k in m
+        }
         medium["tracks"] = []
         for t in m.get("tracks") or ():
             if not isinstance(t, dict):
                 continue
-            track = {k: t.get(k) for k in ("id", "number", "position", "title", "length") if k in t}
+            track: dict[str, Any] = {k: t.get(k) for k in ("id", "number", "position", "title", "length") if k in t}
             if isinstance(t.get("recording"), dict):
                 track["recording"] = trim_recording(t["recording"])
             medium["tracks"].append(track)
@@ -221,8 +223,8 @@ def parse_release(doc: dict[str, Any], browsed: Sequence[dict[str, Any]] = ()) -
             )
     for info in extra.values():
         tracks.append(TrackDoc(0, 0, None, info.title, info.length_s, info))
-    caa = doc.get("cover-art-archive") if isinstance(doc.get("cover-art-archive"), dict) else {}
-    rg = doc.get("release-group") if isinstance(doc.get("release-group"), dict) else {}
+    caa: dict[str, Any] = doc["cover-art-archive"] if isinstance(doc.get("cover-art-archive"), dict) else {}
+    rg: dict[str, Any] = doc["release-group"] if isinstance(doc.get("release-group"), dict) else {}
     return ReleaseDoc(
         mbid=str(doc["id"]),
         title=str(doc.get("title") or ""),
@@ -250,7 +252,7 @@ def recording_evidence(rec: dict[str, Any]) -> list[ReleaseEvidence]:
         if not isinstance(rel, dict) or not is_mbid(rel.get("id")):
             continue
         media = [m for m in rel.get("media") or () if isinstance(m, dict)] or [{}]
-        rg = rel.get("release-group") if isinstance(rel.get("release-group"), dict) else {}
+        rg: dict[str, Any] = rel["release-group"] if isinstance(rel.get("release-group"), dict) else {}
         for m in media:
             position = None
             if m.get("tracks"):

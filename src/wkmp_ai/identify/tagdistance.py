@@ -34,9 +34,9 @@ from dataclasses import dataclass
 from wkmp_ai.identify.evidence import ReleaseDoc, TrackDoc
 from wkmp_ai.identify.matching import duration_fits
 from wkmp_ai.identify.mbsearch import VARIOUS_ARTISTS, SearchRecording, SearchRelease
-from wkmp_ai.identify.records import normalize_text
 from wkmp_ai.identify.tagquery import AlbumQuery, TrackQuery
 from wkmp_ai.identify.textdist import string_distance
+from wkmp_ai.records.identify import normalize_text
 
 __all__ = [
     "ACCEPT",

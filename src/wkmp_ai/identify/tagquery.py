@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from wkmp_ai.identify.matching import DURATION_TOLERANCE_FRACTION, DURATION_TOLERANCE_S, PassageWork
 from wkmp_ai.identify.mbsearch import VARIOUS_ARTISTS, phrase
-from wkmp_ai.identify.records import normalize_text
+from wkmp_ai.records.identify import normalize_text
 from wkmp_ai.scan.names import name_hints
 
 __all__ = ["AlbumQuery", "TrackQuery", "describe_group", "recording_query", "release_query"]

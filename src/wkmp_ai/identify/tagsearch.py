@@ -36,7 +36,6 @@ from wkmp_ai.identify.mbsearch import (
     parse_release_search,
 )
 from wkmp_ai.identify.musicbrainz import parse_recording
-from wkmp_ai.identify.records import CandidateRelease, FileCandidates, IdentifyWarning, ReleaseInfo
 from wkmp_ai.identify.tagdistance import (
     ACCEPT,
     ACCEPT_NAMES,
@@ -48,6 +47,7 @@ from wkmp_ai.identify.tagdistance import (
     search_bound,
 )
 from wkmp_ai.identify.tagquery import AlbumQuery, describe_group, loose_release_query, recording_query, release_query
+from wkmp_ai.records.identify import CandidateRelease, FileCandidates, IdentifyWarning, ReleaseInfo
 
 if TYPE_CHECKING:
     from wkmp_ai.identify.album import AlbumRun
@@ -90,7 +90,7 @@ class TagSearch:
     def _reason(self) -> str:
         if not self.ident.has_acoustid_key:
             return "no AcoustID API key"
-        if not self.ident.http["acoustid"].available:
+        if not self.ident.available("acoustid"):
             return "AcoustID unavailable"
         return "no fingerprint match"
 
@@ -162,7 +162,7 @@ class TagSearch:
             sibling = next((m for m in matches if _same_tracks(m, rel)), None)
             if sibling is not None and min(m.distance for m in matches) <= search_bound(q, rel, sibling):
                 continue  # a re-release of a track list already compared, and no better for its title or year
-            if not (rel.mbid in self.owner.docs or self.ident.cache.has_musicbrainz(rel.mbid, "release")):
+            if not await self.owner.releases_cached([rel.mbid]):
                 if fetched >= MAX_FETCHES:
                     continue
                 fetched += 1

@@ -1,19 +1,20 @@
 """Starting, finding, cancelling and forgetting import sessions (one running at a time).
 
 The manager owns the asyncio task of the running session. Finished sessions stay answerable for an
-hour (REFERENCE.md §3), then are forgotten.
+hour (docs/design.md, *HTTP API*), then are forgotten.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from wkmp_ai.errors import ErrorCode
+from wkmp_ai.errors import ErrorCode, Refused, WkmpError
 from wkmp_ai.ingest.session import ImportSession, State
 
 __all__ = ["KEEP_FINISHED_S", "SessionConflict", "SessionManager"]
@@ -24,9 +25,12 @@ KEEP_FINISHED_S = 3600.0
 Runner = Callable[[ImportSession], Awaitable[None]]
 
 
-class SessionConflict(RuntimeError):
+class SessionConflict(Refused):
+    status = 409
+    error = "Import already in progress"
+
     def __init__(self, active_id: str):
-        super().__init__(f"import {active_id} is already running")
+        super().__init__(f"import {active_id} is already running", active_session_id=active_id)
         self.active_id = active_id
 
 
@@ -61,10 +65,7 @@ class SessionManager:
         except Exception as exc:  # a bug, not a file's fault: the session fails, the service stays up
             log.exception("import %s failed", session.id)
             if not session.state.finished:
-                session.record_error(
-                    ErrorCode.DATABASE_ERROR if "database" in str(exc).lower() else ErrorCode.INTERNAL_ERROR,
-                    f"{type(exc).__name__}: {exc}",
-                )
+                session.record_error(_code_of(exc), f"{type(exc).__name__}: {exc}")
                 session.transition(State.FAILED)
         finally:
             self._finished_at[session.id] = time.monotonic()
@@ -109,3 +110,12 @@ class SessionManager:
         active = self.active
         if active is not None:
             await self.cancel(active.id)
+
+
+def _code_of(exc: Exception) -> ErrorCode:
+    """The code of an error that escaped the run: its own, or DATABASE_ERROR for SQLite's, else INTERNAL_ERROR."""
+    if isinstance(exc, WkmpError):
+        return exc.code
+    if isinstance(exc, sqlite3.Error):
+        return ErrorCode.DATABASE_ERROR
+    return ErrorCode.INTERNAL_ERROR

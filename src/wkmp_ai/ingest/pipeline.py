@@ -22,23 +22,30 @@ import json
 import logging
 import os
 import signal
-import threading
 from collections.abc import Awaitable, Callable
-from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, TypeVar
 
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.config import Settings
 from wkmp_ai.db import files as file_queries
 from wkmp_ai.db import identify as identify_queries
 from wkmp_ai.db import imports as q
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode, IngestError, Severity
-from wkmp_ai.identify.identifier import Identifier, IdentifyOptions, make_limiters
-from wkmp_ai.identify.pending import identify_and_write
-from wkmp_ai.identify.records import (
+from wkmp_ai.identify.identifier import Identifier, make_limiters
+from wkmp_ai.ingest.identify import identify_and_write
+from wkmp_ai.ingest.library import ScanProgress, sync_library
+from wkmp_ai.ingest.manager import SessionManager
+from wkmp_ai.ingest.ripindex import disc_toc, passage_texts, tracks_of
+from wkmp_ai.ingest.rootfiles import save_album_art
+from wkmp_ai.ingest.session import ImportSession, State
+from wkmp_ai.ingest.tasks import analyse_file
+from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.analysis import FileAnalysis
+from wkmp_ai.records.identify import (
     AlbumIdentification,
     FileTags,
     FileToIdentify,
@@ -46,14 +53,9 @@ from wkmp_ai.identify.records import (
     group_files,
     group_key,
 )
-from wkmp_ai.ingest.manager import SessionManager
-from wkmp_ai.ingest.ripindex import disc_toc, passage_texts, tracks_of
-from wkmp_ai.ingest.session import ImportSession, State
-from wkmp_ai.ingest.tasks import analyse_file
-from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
-from wkmp_ai.scan.library import ScanProgress, sync_library
+from wkmp_ai.records.scan import Tags
+from wkmp_ai.records.trackindex import IndexedTrack
 from wkmp_ai.scan.names import display_metadata
-from wkmp_ai.scan.tags import Tags
 
 __all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_count"]
 
@@ -85,42 +87,53 @@ class ImportService:
     """What an import needs for its whole life: the session manager, the worker pool, the writer
     thread and the rate limiters (shared across sessions, so back-to-back imports stay polite)."""
 
-    def __init__(self, settings: Settings, db: Database, *, identify_options: IdentifyOptions | None = None):
+    def __init__(self, settings: Settings, db: Database):
         self.settings = settings
         self.db = db
-        self.identify_options = identify_options
         self.sessions = SessionManager(self._run)
         self.limiters = make_limiters(settings)
-        self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wkmp-writer")
+        self.writer = Writer(db)
         self._pool: WorkerPool | None = None
+        self._task_pool: WorkerPool | None = None  # for run_task
+        self._pool_lock = asyncio.Lock()
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one transaction on the writer thread."""
-
-        def run() -> T:
-            with self.db.write() as conn:
-                return fn(conn, *args)
-
-        return await asyncio.get_running_loop().run_in_executor(self._writer, run)
+        return await self.writer.write(fn, *args)
 
     async def pool(self, size: int) -> WorkerPool:
-        if self._pool is not None and self._pool.size != size:
-            await self._pool.close()
-            self._pool = None
-        if self._pool is None:
-            self._pool = WorkerPool(size)
-            await self._pool.start()
-        return self._pool
+        async with self._pool_lock:
+            if self._pool is not None and self._pool.size != size:
+                await self._pool.close()
+                self._pool = None
+            if self._pool is None:
+                self._pool = WorkerPool(size)
+                await self._pool.start()
+            return self._pool
+
+    async def run_task(self, fn: Callable[..., T], *args: Any, timeout: float) -> T:
+        """Run ``fn(*args)`` in a worker process of its own (no DSP runs in the server's process).
+
+        One worker, started on first use and kept: a request never waits behind an import's files,
+        never resizes the import's pool under it, and pays for loading the audio stack once.
+        """
+        async with self._pool_lock:
+            if self._task_pool is None:
+                self._task_pool = WorkerPool(1)
+                await self._task_pool.start()
+        result: T = await self._task_pool.run(fn, *args, timeout=timeout)
+        return result
 
     async def _run(self, session: ImportSession) -> None:
         await _ImportRun(self, session).run()
 
     async def close(self) -> None:
         await self.sessions.shutdown()
-        if self._pool is not None:
-            await self._pool.close()
-            self._pool = None
-        self._writer.shutdown(wait=True)
+        for pool in (self._pool, self._task_pool):
+            if pool is not None:
+                await pool.close()
+        self._pool = self._task_pool = None
+        self.writer.close()
 
 
 @dataclass
@@ -166,7 +179,9 @@ class _ImportRun:
             session.transition(State.PROCESSING)
             session.publish_progress()
             self.identifier = Identifier(
-                self.service.settings, self.service.db, self.service.identify_options, limiters=self.service.limiters
+                self.service.settings,
+                CacheReads(self.service.db),
+                limiters=self.service.limiters,
             )
             try:
                 if work:
@@ -221,12 +236,10 @@ class _ImportRun:
     # ---- SCANNING -----------------------------------------------------------------------------
     async def _scan(self) -> list[q.WorkItem] | None:
         session = self.session
-        cancelled = threading.Event()
         loop = asyncio.get_running_loop()
 
         def on_progress(progress: ScanProgress) -> None:
             if session.cancel_requested.is_set():
-                cancelled.set()
                 raise _ScanCancelled
             text = f"Scanning: {progress.phase}" + (f" {progress.done}/{progress.total}" if progress.total else "")
             loop.call_soon_threadsafe(setattr, session, "operation", text)
@@ -264,8 +277,8 @@ class _ImportRun:
         assert self.pool_ready is not None
         self.pool = await self.pool_ready
         slots: asyncio.Queue[int] = asyncio.Queue()
-        for slot in range(parallelism):
-            slots.put_nowait(slot)
+        for free in range(parallelism):
+            slots.put_nowait(free)
         current: _Folder | None = None
         for item in work:
             slot = await self._unless_cancelled(slots.get())
@@ -386,6 +399,7 @@ class _ImportRun:
                 if self._stopping():
                     return
                 result = await self.identifier.identify_album(group)
+            result = await save_album_art(self.identifier.root_folder, result)
             await self.service.write(_write_identification, result)
             self._report_identification(result)
 
@@ -412,7 +426,7 @@ class _ImportRun:
         await self._unless_cancelled(  # each result is reported as it is written
             identify_and_write(
                 self.identifier,
-                self.service.db,
+                self.service.writer,
                 groups,
                 concurrency=IDENTIFY_CONCURRENCY,
                 on_result=self._report_identification,
@@ -466,7 +480,8 @@ def _analysis_failure(exc: BaseException) -> tuple[ErrorCode, str]:
 def _request(
     item: q.WorkItem, folder: str, tags: Tags, analysis: FileAnalysis, passage_ids: list[str], *, has_art: bool
 ) -> FileToIdentify:
-    tracks = tracks_of(analysis) or [None] * len(analysis.passages)
+    indexed = tracks_of(analysis)
+    tracks: list[IndexedTrack | None] = list(indexed) if indexed else [None] * len(analysis.passages)
     passages = tuple(
         PassageToIdentify(
             passage_id=pid,
@@ -481,22 +496,9 @@ def _request(
         for pid, p, track in zip(passage_ids, analysis.passages, tracks, strict=False)
     )
     rip = analysis.track_index  # a cue sheet's disc title and performer stand in for missing tags
-    file_tags = FileTags(
-        title=tags.title,
-        artist=tags.artist,
-        album=tags.album or (rip.album if rip else None),
-        album_artist=tags.album_artist or (rip.performer if rip else None),
-        track_number=tags.track_number,
-        track_total=tags.track_total,
-        disc_number=tags.disc_number,
-        disc_total=tags.disc_total,
-        date=tags.date,
-        duration_s=analysis.duration_s,
-        musicbrainz_recording_id=tags.musicbrainz_recording_id,
-        musicbrainz_release_id=tags.musicbrainz_release_id,
-        musicbrainz_artist_ids=tags.musicbrainz_artist_ids,
-        musicbrainz_album_artist_ids=(tags.musicbrainz_albumartist_id,) if tags.musicbrainz_albumartist_id else (),
-    )
+    file_tags = FileTags.from_tags(tags, duration_s=analysis.duration_s)
+    if rip:
+        file_tags = replace(file_tags, album=tags.album or rip.album, album_artist=tags.album_artist or rip.performer)
     disc = disc_toc(analysis)
     return FileToIdentify(
         item.file_id,

@@ -3,15 +3,15 @@
 A file whose passages follow its cue sheet, CUESHEET or chapters gets, per passage, the track's
 own title and performer (shown on the passage rows before identification, and handed to
 identification as tag evidence), and, for a whole-disc rip, the MusicBrainz Disc ID of its table
-of contents. Pure functions of the worker's :class:`~wkmp_ai.audio.results.FileAnalysis`.
+of contents. Pure functions of the worker's :class:`~wkmp_ai.records.analysis.FileAnalysis`.
 """
 
 from __future__ import annotations
 
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.db.imports import PassageText
 from wkmp_ai.identify.discid import DiscToc, toc_from_index
-from wkmp_ai.scan.trackindex import IndexedTrack
+from wkmp_ai.records.analysis import FileAnalysis
+from wkmp_ai.records.trackindex import IndexedTrack
 from wkmp_ai.ticks import samples_to_ticks
 
 __all__ = ["disc_toc", "passage_texts", "tracks_of"]

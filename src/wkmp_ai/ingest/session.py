@@ -1,8 +1,8 @@
 """One import session: its state machine, counters, errors and the events it publishes.
 
-States (DECISIONS.md #6): SCANNING → PROCESSING → COMPLETED, CANCELLED from any running state,
+States (docs/design.md, *Import sessions*): SCANNING → PROCESSING → COMPLETED, CANCELLED from any running state,
 FAILED on a critical error (work already committed is kept). An empty folder goes straight from
-SCANNING to COMPLETED. Sessions live in memory only (SPEC032 [AIA-WF-020]).
+SCANNING to COMPLETED. Sessions live in memory only (docs/design.md, *Import sessions*).
 
 Every change goes through a method here that also publishes the matching event, so the status
 endpoint, SSE, the CLI and the logs never disagree.
@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from wkmp_ai.errors import ErrorCode, Severity
+from wkmp_ai.errors import ErrorCode, Severity, WkmpError
 from wkmp_ai.events import EventLog, EventType, utc_now_iso
 
 __all__ = ["ErrorRecord", "ImportSession", "InvalidTransition", "State"]
@@ -47,8 +47,8 @@ _ALLOWED = {
 }
 
 
-class InvalidTransition(RuntimeError):
-    pass
+class InvalidTransition(WkmpError, RuntimeError):
+    """A state change the session's state machine does not allow (a bug, not a file's fault)."""
 
 
 @dataclass(frozen=True)

@@ -10,13 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-if TYPE_CHECKING:
-    from wkmp_ai.audio.results import FileAnalysis
+from wkmp_ai.errors import Refused
 
-__all__ = ["analyse_file"]
+if TYPE_CHECKING:
+    from wkmp_ai.records.analysis import AmplitudeAnalysis, FileAnalysis
+
+__all__ = ["analyse_file", "analyse_span"]
 
 
 def analyse_file(path: str, params: Mapping[str, Any], flavor: bool = True) -> FileAnalysis:
     from wkmp_ai.audio.analyze import analyze_file
 
     return analyze_file(path, params, flavor=flavor)
+
+
+def analyse_span(path: str, start_s: float, end_s: float | None, params: Mapping[str, Any]) -> AmplitudeAnalysis:
+    from wkmp_ai.audio.analyze import analyze_amplitude
+
+    try:
+        return analyze_amplitude(path, start_s, end_s, params)
+    except Refused:
+        raise
+    except ValueError as exc:  # an empty or negative range: the request's fault
+        raise Refused(str(exc)) from None

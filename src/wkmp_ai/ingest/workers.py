@@ -32,27 +32,35 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from wkmp_ai.errors import ErrorCode, WkmpError
+
 __all__ = ["WORKER_ADDRESS_SPACE", "TaskCrashed", "TaskTimedOut", "WorkerPool"]
 
 
-class TaskCrashed(Exception):
+class TaskCrashed(WkmpError):
     """The worker running the task died (segfault, abort, out of memory, killed)."""
+
+    code = ErrorCode.DECODE_ERROR
 
     def __init__(self, exitcode: int | None):
         super().__init__(f"worker process died (exit code {exitcode})")
         self.exitcode = exitcode
 
 
-class TaskTimedOut(Exception):
+class TaskTimedOut(WkmpError):
     """The task ran past its timeout; its worker was killed."""
+
+    code = ErrorCode.ANALYSIS_TIMEOUT
 
     def __init__(self, timeout: float):
         super().__init__(f"task did not finish within {timeout:.0f} s")
         self.timeout = timeout
 
 
-class RemoteError(Exception):
+class RemoteError(WkmpError):
     """An exception raised in the worker that could not be sent back as itself."""
+
+    code = ErrorCode.ANALYSIS_FAILED
 
 
 WORKER_ADDRESS_SPACE = 2 << 30  # bytes; three times what the largest analysis needs

@@ -2,7 +2,7 @@
 
 Sources, in order: the picture embedded in the file (ID3 ``APIC``, FLAC/Vorbis
 ``METADATA_BLOCK_PICTURE``, MP4 ``covr``, WMA ``WM/Picture``, APE ``Cover Art (Front)``), then an
-image in the file's folder named ``cover.*``, ``folder.*`` or ``front.*`` (REFERENCE.md §7.5).
+image in the file's folder named ``cover.*``, ``folder.*`` or ``front.*`` (docs/scan.md, *Cover art*).
 
 - A picture is accepted only when Pillow can decode all of it (JPEG, PNG, GIF, BMP, WebP) and it
   is not absurdly large (:data:`MAX_IMAGE_BYTES`, :data:`MAX_PIXELS`); otherwise ``COVER_ART_INVALID``.
@@ -22,7 +22,6 @@ import hashlib
 import io
 import os
 import stat
-import time
 import warnings
 from dataclasses import dataclass
 
@@ -39,13 +38,12 @@ __all__ = [
     "find_folder_image",
     "prepare_image",
     "read_image_file",
-    "save_beside",
 ]
 
 MAX_SIDE = 1024
 MAX_PIXELS = 64_000_000  # 8000 x 8000; more is not a cover, it is an attack on memory
 MAX_IMAGE_BYTES = 50_000_000  # a real cover is a few MB; a 6000 px PNG scan stays under this
-_OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
+OPEN_FLAGS = os.O_RDONLY | os.O_NONBLOCK | os.O_NOFOLLOW | getattr(os, "O_CLOEXEC", 0)
 _KINDS = {
     stat.S_IFDIR: "a folder",
     stat.S_IFIFO: "a FIFO",
@@ -136,7 +134,7 @@ def read_image_file(path: str, root: str) -> tuple[str, bytes]:
         raise IngestError(ErrorCode.PATH_OUTSIDE_ROOT, "symbolic link leads outside the root folder; not used")
     try:
         _check_regular(os.stat(real))
-        fd = os.open(real, _OPEN_FLAGS)
+        fd = os.open(real, OPEN_FLAGS)
     except OSError as exc:
         raise IngestError(ErrorCode.COVER_ART_INVALID, f"cannot read: {plain_message(exc)}") from exc
     try:
@@ -178,52 +176,3 @@ def find_folder_image(folder: str) -> str | None:
         if wanted in by_stem:
             return os.path.join(folder, by_stem[wanted])
     return None
-
-
-def _utc_stamp(now: float) -> str:
-    return time.strftime("%Y-%m-%dT%H-%M-%SZ", time.gmtime(now))
-
-
-def save_beside(art: PreparedArt, audio_path: str, *, now: float | None = None) -> str:
-    """Write ``art`` next to ``audio_path`` (same base name) and return the absolute path written.
-
-    A file already there with the same bytes is reused; one with other bytes is left alone and the
-    image gets a time-stamped name. Never overwrites anything.
-    """
-    folder, _, name = audio_path.rpartition(os.sep)
-    stem = name.rpartition(".")[0] or name
-    stamp = _utc_stamp(time.time() if now is None else now)
-    candidates = [f"{stem}{art.suffix}", f"{stem}_{stamp}{art.suffix}"]
-    candidates += [f"{stem}_{stamp}_{n}{art.suffix}" for n in range(2, 100)]
-    for candidate in candidates:
-        target = os.path.join(folder, candidate)
-        try:
-            fh = open(target, "xb")  # noqa: SIM115 - closed below; removed again if the write fails
-        except FileExistsError:
-            if _same_bytes(target, art.data):
-                return target
-            continue
-        try:
-            with fh:
-                fh.write(art.data)
-        except OSError:
-            os.unlink(target)  # never leave half an image behind
-            raise
-        return target
-    raise IngestError(ErrorCode.COVER_ART_INVALID, f"no free file name for the cover of {name}")
-
-
-def _same_bytes(path: str, data: bytes) -> bool:
-    """Whether ``path`` is a regular file (not a link, FIFO or device) holding exactly ``data``."""
-    try:
-        st = os.lstat(path)
-        if not stat.S_ISREG(st.st_mode) or st.st_size != len(data):
-            return False
-        fd = os.open(path, _OPEN_FLAGS)
-    except OSError:
-        return False
-    try:
-        with os.fdopen(fd, "rb") as fh:
-            return fh.read(len(data) + 1) == data
-    except OSError:
-        return False

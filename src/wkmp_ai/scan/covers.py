@@ -14,8 +14,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from wkmp_ai.errors import ErrorCode, IngestError
-from wkmp_ai.scan.art import PreparedArt, find_folder_image, prepare_image, read_image_file, save_beside
-from wkmp_ai.scan.model import DiscoveredFile, ScanWarning
+from wkmp_ai.records.scan import DiscoveredFile, ScanWarning
+from wkmp_ai.scan.art import PreparedArt, find_folder_image, prepare_image, read_image_file
 from wkmp_ai.scan.walk import relative_to_root
 
 __all__ = ["ArtChoice", "CoverPlanner"]
@@ -38,13 +38,18 @@ Lookup = Callable[[str, str], "tuple[str, int, int] | None"]
 class CoverPlanner:
     """Decides the art of each file of one scan; remembers what it saved, per folder and picture.
 
-    ``lookup(folder_rel, source_hash)`` finds an image an earlier scan saved in that folder.
+    ``lookup(folder_rel, source_hash)`` finds an image an earlier scan saved in that folder;
+    ``save(art, audio_path)`` writes an image beside an audio file and returns the path written
+    (the import's :func:`wkmp_ai.ingest.rootfiles.save_beside`: only the import writes into the root).
     """
 
-    def __init__(self, root: str, lookup: Lookup, warn: Callable[[ScanWarning], None]):
+    def __init__(
+        self, root: str, lookup: Lookup, warn: Callable[[ScanWarning], None], save: Callable[[PreparedArt, str], str]
+    ):
         self.root = os.path.realpath(root)
         self.lookup = lookup
         self.warn = warn
+        self.save = save
         self._saved: dict[tuple[str, str], ArtChoice | None] = {}
         self._folder_art: dict[str, ArtChoice | None] = {}
 
@@ -108,7 +113,7 @@ class CoverPlanner:
 
     def _save(self, art: PreparedArt, found: DiscoveredFile, source: str) -> ArtChoice | None:
         try:
-            written = save_beside(art, found.abs_path)
+            written = self.save(art, found.abs_path)
         except OSError as exc:
             self.warn(
                 ScanWarning(ErrorCode.COVER_ART_INVALID, found.rel_path, f"cannot save cover art: {exc.strerror}")

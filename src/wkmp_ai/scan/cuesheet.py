@@ -21,7 +21,7 @@ BOM, otherwise Windows-1252, which covers Latin-1), keeps ``REM`` comments (``RE
 out of order) with one :class:`~wkmp_ai.errors.IngestError` (``CUE_SHEET_INVALID``) whose message
 names the line. Nothing here touches the file system or the audio: :func:`file_matches` says which
 FILE of a sheet an audio file is, and :func:`tracks_for_file` turns that FILE's tracks into a
-:class:`~wkmp_ai.scan.trackindex.TrackIndex`. Positions are exact: one frame is 376,320 ticks.
+:class:`~wkmp_ai.records.trackindex.TrackIndex`. Positions are exact: one frame is 376,320 ticks.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from wkmp_ai.scan.trackindex import (
+from wkmp_ai.records.trackindex import (
     CD_FRAMES_PER_SECOND,
     TICKS_PER_FRAME,
     IndexedTrack,

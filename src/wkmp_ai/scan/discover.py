@@ -1,13 +1,15 @@
 """Discovery: walk the import folder, then verify the candidates by their magic bytes.
 
-Two phases, as SPEC032 [AIA-PERF-030] has it: the walk is sequential (it owns the set of visited
+Two phases, as the design has it: the walk is sequential (it owns the set of visited
 folders); verification runs in parallel, chunk by chunk, while the walk goes on.
 
 Parallel means worker *processes*. Measured on a warm 50,000-file tree (2 cores): verifying in
 the calling thread took 1.1-1.4 s, two threads 3.5-4.5 s (each file is four tiny syscalls and
 some Python; the threads spend their time handing the GIL back and forth), two forked processes
 0.6-0.9 s. Small trees are verified inline: below :data:`_CHUNK` candidates a pool costs more
-than it saves. A caller that owns a process pool (the import session) can pass it as ``executor``.
+than it saves. A caller that owns a process pool can pass it as ``executor``; one that would let
+discovery start a pool when the tree is worth it passes ``pools`` (the import's
+:func:`wkmp_ai.ingest.pool.process_pool`). Without either, everything is verified inline.
 
 Callers that already know some files (the incremental rescan) pass ``known``: a file whose size
 and mtime still match is only stat'ed, never opened.
@@ -17,19 +19,20 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future
+from typing import cast
 
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.scan import DiscoveredFile, Discovery, OtherFile, ScanWarning
 from wkmp_ai.scan.formats import sniff_file, sniff_names
-from wkmp_ai.scan.model import DiscoveredFile, Discovery, OtherFile, ScanWarning
-from wkmp_ai.scan.pool import default_workers, process_pool
 from wkmp_ai.scan.walk import Walk
 
 __all__ = ["DiscoveredFile", "Discovery", "KnownFile", "OtherFile", "ScanWarning", "discover", "iter_discover"]
 
 _CHUNK = 2000  # candidates per task
 _MAX_PENDING = 16  # tasks in flight; bounds memory on huge trees
+DEFAULT_WORKERS = max(1, min(os.cpu_count() or 1, 4))
 
 KnownFile = tuple[int, int, "str | None"]
 """(size, mtime_ns, format) of a file the caller already holds, keyed by root-relative path;
@@ -134,7 +137,7 @@ class _Run:
                     yield OtherFile(rel, size, mtime_ns, fmt == _OTHER_UNCHANGED)
                 elif fmt == _UNCHANGED:
                     prior_format = hints[name_index][2]  # type: ignore[index]
-                    yield DiscoveredFile(path, rel, size, mtime_ns, prior_format, True)
+                    yield DiscoveredFile(path, rel, size, mtime_ns, cast(str, prior_format), True)
                 else:
                     yield DiscoveredFile(path, rel, size, mtime_ns, fmt)  # type: ignore[arg-type]
 
@@ -150,19 +153,21 @@ def iter_discover(
     known: Mapping[str, KnownFile] | None = None,
     workers: int | None = None,
     executor: Executor | None = None,
+    pools: Callable[[int], Executor] | None = None,
     unreadable: list[str] | None = None,
     want_others: bool = False,
 ) -> Iterator[DiscoveredFile | OtherFile | ScanWarning]:
     """Stream the audio files and warnings under ``import_dir`` (which must lie inside ``root``).
 
     Files come in no particular order. Root-relative paths that could not be read (folders end
-    with ``/``) are appended to ``unreadable`` when given. ``workers`` ≤ 1 verifies inline.
+    with ``/``) are appended to ``unreadable`` when given. ``workers`` ≤ 1 verifies inline;
+    ``pools(workers)`` starts the pool this run owns, when given and worth it.
     ``want_others``: also yield an :class:`OtherFile` for each file that is not audio (a caller
     that remembers them, with ``known`` format None, never reads them again while unchanged).
     Raises ValueError when ``import_dir`` is outside ``root``.
     """
     run = _Run(os.fspath(import_dir), os.fspath(root), known, [] if unreadable is None else unreadable)
-    workers = default_workers() if workers is None else workers
+    workers = DEFAULT_WORKERS if workers is None else workers
     pool: Executor | None = executor
     own_pool = False
     in_flight: deque[tuple[_Task, Future[list[_Outcome]]]] = deque()
@@ -170,11 +175,12 @@ def iter_discover(
         for task, to_open in run.tasks():
             # Files to open are worth a worker process; files the caller knows are only stat'ed,
             # which is cheaper here than a trip to a worker. A tree of one task never pays for a pool.
-            if to_open < _CHUNK // 10 or (pool is None and (workers <= 1 or run.walk_done)):
+            if to_open < _CHUNK // 10 or (pool is None and (pools is None or workers <= 1 or run.walk_done)):
                 yield from run.results(task, _verify_task(task, want_others))
                 continue
-            if pool is None:
-                pool, own_pool = process_pool(workers), True
+            if pool is None and pools is not None:
+                pool, own_pool = pools(workers), True
+            assert pool is not None
             in_flight.append((task, pool.submit(_verify_task, task, want_others)))
             while in_flight and (len(in_flight) >= _MAX_PENDING or in_flight[0][1].done()):
                 done_task, future = in_flight.popleft()
@@ -203,6 +209,7 @@ def discover(
     known: Mapping[str, KnownFile] | None = None,
     workers: int | None = None,
     executor: Executor | None = None,
+    pools: Callable[[int], Executor] | None = None,
     want_others: bool = False,
 ) -> Discovery:
     """Every audio file under ``import_dir`` (sorted by root-relative path) and what was met on the way.
@@ -215,7 +222,7 @@ def discover(
     others: list[OtherFile] = []
     unreadable: list[str] = []
     items = iter_discover(
-        import_dir, root, known=known, workers=workers, executor=executor, unreadable=unreadable,
+        import_dir, root, known=known, workers=workers, executor=executor, pools=pools, unreadable=unreadable,
         want_others=want_others,
     )  # fmt: skip
     for item in items:

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from wkmp_ai.errors import IngestError
+from wkmp_ai.records.trackindex import TrackIndex, index_from_chapters, index_from_flac_cuesheet
 from wkmp_ai.scan.cuesheet import MAX_CUE_BYTES, file_matches, parse_cue, tracks_for_file
-from wkmp_ai.scan.trackindex import TrackIndex, index_from_chapters, index_from_flac_cuesheet
 
 __all__ = ["MAX_SIDECAR_CUES", "FoundIndex", "find_track_index"]
 

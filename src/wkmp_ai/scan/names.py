@@ -29,7 +29,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
-    from wkmp_ai.scan.tags import Tags
+    from wkmp_ai.records.scan import Tags
 
 __all__ = ["UNKNOWN_ALBUM", "UNKNOWN_ARTIST", "NameHints", "display_metadata", "name_hints", "parse_file_name"]
 

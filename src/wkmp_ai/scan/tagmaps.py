@@ -148,9 +148,9 @@ def _from_id3(tags: ID3) -> Canonical:
     for frame in tags.getall("TCON"):
         _add(out, "genre", [fix_mojibake(g) if frame.encoding == 0 else g for g in frame.genres])
     for frame in tags.getall("TXXX"):
-        key = _ID3_TXXX.get(frame.desc.lower())
-        if key:
-            _add(out, key, frame.text)
+        txxx_key = _ID3_TXXX.get(frame.desc.lower())
+        if txxx_key:
+            _add(out, txxx_key, frame.text)
     for frame in tags.getall("UFID"):
         if frame.owner == "http://musicbrainz.org":
             _add(out, "mb_recording", [frame.data])

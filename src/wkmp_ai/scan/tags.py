@@ -20,7 +20,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from dataclasses import dataclass, fields, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -39,7 +39,7 @@ from mutagen.wave import WAVE
 from mutagen.wavpack import WavPack
 
 from wkmp_ai.errors import ErrorCode, plain_message
-from wkmp_ai.scan.model import ScanWarning
+from wkmp_ai.records.scan import ScanWarning, Tags
 from wkmp_ai.scan.tagmaps import FRONT_COVER, canonical_from, pictures_from, riff_info
 
 __all__ = [
@@ -47,7 +47,6 @@ __all__ = [
     "MAX_TAG_VALUES",
     "MAX_TAG_VALUE_BYTES",
     "MIN_BYTES_PER_SECOND",
-    "Tags",
     "plausible_duration",
     "read_tags",
     "read_tags_and_picture",
@@ -77,58 +76,6 @@ _APE_TOO = frozenset({"mp3", "mp2", "aac", "tta"})  # formats that may carry APE
 _MBID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _NUMBER_PAIR = re.compile(r"^\s*(\d+)\s*(?:(?:/|of)\s*(\d+))?")
 _MULTI_JOIN = "; "
-
-
-@dataclass(frozen=True)
-class Tags:
-    """What a file's tags say. Every field is None (or empty) when the tags do not say it.
-
-    Multi-valued text (two ARTIST comments, an ID3v2.4 list) is joined with ``"; "``; ``artists``
-    keeps the separate names. ``musicbrainz_*`` ids are the lowercase UUIDs Picard writes
-    (invalid ones are dropped). ``duration_s`` comes from the stream header, not from decoding.
-    """
-
-    title: str | None = None
-    artist: str | None = None
-    album: str | None = None
-    album_artist: str | None = None
-    track_number: int | None = None
-    track_total: int | None = None
-    disc_number: int | None = None
-    disc_total: int | None = None
-    date: str | None = None
-    original_date: str | None = None
-    genre: str | None = None
-    artists: tuple[str, ...] = ()
-    musicbrainz_recording_id: str | None = None
-    musicbrainz_release_id: str | None = None
-    musicbrainz_artist_ids: tuple[str, ...] = ()
-    musicbrainz_albumartist_id: str | None = None
-    musicbrainz_releasegroup_id: str | None = None
-    musicbrainz_releasetrack_id: str | None = None
-    duration_s: float | None = None
-    sample_rate: int | None = None
-    channels: int | None = None
-    bitrate: int | None = None
-    has_embedded_art: bool = False
-    warnings: tuple[ScanWarning, ...] = ()
-
-    def to_json(self) -> dict[str, Any]:
-        """A JSON-ready dict of the non-empty fields (warnings left out)."""
-        data: dict[str, Any] = {}
-        for name in _JSON_FIELDS:
-            value = getattr(self, name)
-            if value not in (None, (), False):
-                data[name] = list(value) if isinstance(value, tuple) else value
-        return data
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Tags:
-        values = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items() if k in _JSON_FIELDS}
-        return cls(**values)
-
-
-_JSON_FIELDS = tuple(f.name for f in fields(Tags) if f.name != "warnings")
 
 
 def _number_pair(values: list[str] | None) -> tuple[int | None, int | None]:
@@ -176,8 +123,8 @@ def _build(canonical: dict[str, list[str]], info: Any, has_art: bool, warnings: 
         track_total=track_total or _first_int(canonical.get("tracktotal")),
         disc_number=disc,
         disc_total=disc_total or _first_int(canonical.get("disctotal")),
-        date=(canonical.get("date") or [None])[0],
-        original_date=(canonical.get("originaldate") or [None])[0],
+        date=next(iter(canonical.get("date") or ()), None),
+        original_date=next(iter(canonical.get("originaldate") or ()), None),
         genre=text("genre"),
         artists=tuple(dict.fromkeys(canonical.get("artist", []))),
         musicbrainz_recording_id=one("mb_recording"),

@@ -1,6 +1,6 @@
 """Walking the folder tree: which files are candidates for the magic-byte check.
 
-Rules (DECISIONS.md #9):
+Rules (docs/scan.md, *What is skipped*):
 
 - Symbolic links are followed, to files and to folders, but only when their canonical target
   lies inside the root folder; a link leading out is skipped with ``PATH_OUTSIDE_ROOT``.
@@ -32,7 +32,7 @@ from dataclasses import dataclass
 
 from wkmp_ai.config import DB_FILENAME
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.model import ScanWarning
+from wkmp_ai.records.scan import ScanWarning
 
 __all__ = ["SKIPPED_FOLDERS", "Folder", "Walk", "relative_to_root"]
 

@@ -13,11 +13,12 @@ import re
 import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from enum import StrEnum
 from typing import Any
 
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.records.scan import Tags
 
 __all__ = [
     "AlbumGroup",
@@ -74,6 +75,15 @@ class FileTags:
     musicbrainz_release_id: str | None = None
     musicbrainz_artist_ids: tuple[str, ...] = ()
     musicbrainz_album_artist_ids: tuple[str, ...] = ()
+
+    @classmethod
+    def from_tags(cls, tags: Tags, *, duration_s: float | None) -> FileTags:
+        """What identification uses of a file's tags; the duration is the decoded one, not the header's."""
+        album_artist_id = tags.musicbrainz_albumartist_id
+        values: dict[str, Any] = {f.name: getattr(tags, f.name) for f in fields(cls) if hasattr(tags, f.name)}
+        values["duration_s"] = duration_s
+        values["musicbrainz_album_artist_ids"] = (album_artist_id,) if album_artist_id else ()
+        return cls(**values)
 
 
 @dataclass(frozen=True)
@@ -225,12 +235,16 @@ class PassageIdentification:
 
 @dataclass(frozen=True)
 class ArtImage:
+    """An album image at ``rel_path``. ``data`` holds the JPEG to write there when identification
+    fetched it (the import writes it before the rows); None when the file is already there."""
+
     album_mbid: str
     image_type: str  # album_front | album_back
     rel_path: str
     width: int
     height: int
     priority: int = 100
+    data: bytes | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True)

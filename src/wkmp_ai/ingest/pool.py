@@ -1,4 +1,4 @@
-"""The process pool the scan uses when nobody hands it one.
+"""The process pools the import starts (for the scan's reads; the analysis has its own WorkerPool).
 
 Scanning work is many small syscalls and some Python per file (magic bytes; mutagen): threads
 serialise on the GIL and, worse, every syscall of the thread that writes the database waits for

@@ -1,7 +1,9 @@
 """Command line: ``wkmp-ai serve | import | scan | analyze | params``.
 
-This module only parses arguments, builds :class:`~wkmp_ai.config.Settings` and hands over to the
-function that does the work; each verb's work lives with its domain package.
+This package only parses arguments, builds :class:`~wkmp_ai.config.Settings`, calls the service
+functions (:mod:`wkmp_ai.services`) and renders what they return: one module a verb
+(``analyze``, ``scan``, ``imports``, ``params``; ``serve`` is :mod:`wkmp_ai.server`). Errors of ours
+become a message and an exit code in one place, :func:`_failed`.
 """
 
 from __future__ import annotations
@@ -15,14 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from wkmp_ai import __version__
-from wkmp_ai.config import ConfigError, Settings, load_settings, resolve_inside_root
-from wkmp_ai.errors import IngestError
+from wkmp_ai.config import OutsideRoot, PathRefused, Settings, load_settings
+from wkmp_ai.errors import Refused, WkmpError, exit_code
+from wkmp_ai.services.folders import resolve_import_folder
 
 __all__ = ["build_parser", "main"]
-
-EXIT_OK = 0
-EXIT_FAILED = 1
-EXIT_USAGE = 2
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -96,64 +95,30 @@ def _settings(args: argparse.Namespace, **extra: Any) -> Settings:
 
 
 def _inside_root(settings: Settings, path: Path) -> Path:
-    """Canonicalise a DIR argument and refuse it when it lies outside the root folder."""
+    """Canonicalise a DIR argument and refuse it (exit 1) unless it is a readable folder inside the root."""
     try:
-        resolved = resolve_inside_root(settings.root_folder, path.absolute())
-    except ValueError as exc:
-        if "outside the root" not in str(exc):  # not a path we can use at all (too long, not UTF-8)
-            raise SystemExit(f"wkmp-ai: {path}: {exc}") from None
+        return resolve_import_folder(settings.root_folder, path.absolute())
+    except OutsideRoot:
         raise SystemExit(
             f"wkmp-ai: {path} is outside the root folder {settings.root_folder}.\n"
             "Choose a folder inside it, or set the root with --root DIR or WKMP_ROOT."
         ) from None
-    if not resolved.is_dir():
-        raise SystemExit(f"wkmp-ai: {path} is not a folder")
-    return resolved
+    except PathRefused as exc:  # not a path we can use at all (too long, not UTF-8)
+        raise SystemExit(f"wkmp-ai: {path}: {exc.detail}") from None
+    except Refused:
+        raise SystemExit(f"wkmp-ai: {path} is not a folder") from None
 
 
-def _parse_assignment(text: str) -> tuple[str, Any]:
-    key, sep, raw = text.partition("=")
-    if not sep or not key:
-        raise SystemExit(f"wkmp-ai params: expected KEY=VALUE, got {text!r}")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return key.strip(), value
-
-
-def _run_params(args: argparse.Namespace, settings: Settings) -> int:
-    from wkmp_ai import params as P
-    from wkmp_ai.db import open_database
-    from wkmp_ai.db.settings import load_import_parameters, save_import_parameters
-
-    db = open_database(settings.db_path)
-    try:
-        if args.action == "get":
-            if args.assignments:
-                raise SystemExit("wkmp-ai params get takes no KEY=VALUE arguments")
-            with db.read() as conn:
-                values, warnings = load_import_parameters(conn)
-            for warning in warnings:
-                print(f"warning: {warning}", file=sys.stderr)
-            print(json.dumps(values, indent=2, sort_keys=True))
-            return EXIT_OK
-        if not args.assignments:
-            raise SystemExit("wkmp-ai params set needs at least one KEY=VALUE")
-        update = dict(_parse_assignment(a) for a in args.assignments)
-        try:
-            with db.write() as conn:
-                current, _ = load_import_parameters(conn)
-                merged = P.merge_update(current, update)
-                save_import_parameters(conn, merged)
-        except P.ParameterError as exc:
-            for message in exc.errors.values():
-                print(f"wkmp-ai params: {message}", file=sys.stderr)
-            return EXIT_USAGE
-        print(json.dumps(merged, indent=2, sort_keys=True))
-        return EXIT_OK
-    finally:
-        db.close()
+def _failed(args: argparse.Namespace, exc: WkmpError) -> int:
+    """The one place where an error of ours becomes a message and an exit code."""
+    if isinstance(exc, Refused):
+        print(f"wkmp-ai: {exc.detail}", file=sys.stderr)
+        return exit_code(exc)
+    # the database cannot be opened or written (disk full, corrupt, read-only), or a bug
+    if getattr(args, "json", False) and args.command in {"import", "scan"}:
+        print(json.dumps({"state": "FAILED", "error": {"code": exc.code.value, "message": exc.detail}}))
+    print(f"wkmp-ai: {exc.code.value}: {exc.detail}", file=sys.stderr)
+    return exit_code(exc)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -166,29 +131,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
             return serve(_settings(args, host=args.host, port=args.port))
         if args.command == "params":
-            return _run_params(args, _settings(args))
+            from wkmp_ai.cli.params import run_params
+
+            return run_params(_settings(args), args.action, args.assignments)
         if args.command == "scan":
-            from wkmp_ai.scan.command import run_scan
+            from wkmp_ai.cli.scan import run_scan
 
             settings = _settings(args)
             return run_scan(settings, _inside_root(settings, args.dir), as_json=args.json)
         if args.command == "import":
-            from wkmp_ai.ingest.command import run_import
+            from wkmp_ai.cli.imports import run_import
 
             settings = _settings(args)
             return run_import(settings, _inside_root(settings, args.dir), as_json=args.json)
         if args.command == "analyze":
-            from wkmp_ai.audio.command import run_analyze
+            from wkmp_ai.cli.analyze import run_analyze
 
             return run_analyze(_settings(args), args.files, as_json=args.json, flavor=not args.no_flavor)
-    except ConfigError as exc:
-        print(f"wkmp-ai: {exc}", file=sys.stderr)
-        return EXIT_USAGE
-    except IngestError as exc:  # the database cannot be opened or written (disk full, corrupt, read-only)
-        if getattr(args, "json", False) and args.command in {"import", "scan"}:
-            print(json.dumps({"state": "FAILED", "error": {"code": exc.code.value, "message": exc.detail}}))
-        print(f"wkmp-ai: {exc.code.value}: {exc.detail}", file=sys.stderr)
-        return EXIT_FAILED
+    except WkmpError as exc:
+        return _failed(args, exc)
     except KeyboardInterrupt:
         return 130
     raise AssertionError(f"unhandled command {args.command}")

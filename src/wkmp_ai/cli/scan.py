@@ -14,7 +14,7 @@ from pathlib import Path
 from wkmp_ai.config import Settings
 from wkmp_ai.db import open_database
 from wkmp_ai.errors import IngestError
-from wkmp_ai.scan.library import ScanProgress, ScanReport, sync_library
+from wkmp_ai.ingest.library import ScanProgress, ScanReport, sync_library
 
 __all__ = ["format_summary", "run_scan"]
 

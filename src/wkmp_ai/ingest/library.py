@@ -1,6 +1,6 @@
 """The incremental library scan: discovery, hashing, tags and cover art, written to ``files``.
 
-How a rescan decides (REFERENCE.md §7.2, ARCHITECTURE.md principle 5):
+How a rescan decides (docs/scan.md, *How a rescan decides*):
 
 1. A file whose path, size and mtime match its row is *unchanged*: it is stat'ed, never opened.
 2. Any other audio file is hashed. Known path, same hash: only its size/mtime are recorded
@@ -13,7 +13,9 @@ How a rescan decides (REFERENCE.md §7.2, ARCHITECTURE.md principle 5):
    back empty while rows remain (an unmounted disk must not empty the library).
 5. The same bytes at two paths are reported as duplicates (both rows are kept).
 
-Writes go through the one writer, in transactions of :data:`BATCH` files.
+Part of the import (it writes ``files`` and may start a pool of reader processes); the pure work
+— walking, magic bytes, tags, hashing, cover choice — is :mod:`wkmp_ai.scan`'s. Writes go through
+the one writer connection, in transactions of :data:`BATCH` files.
 """
 
 from __future__ import annotations
@@ -31,13 +33,14 @@ from pathlib import Path
 from wkmp_ai.db import files as q
 from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode
+from wkmp_ai.ingest.pool import process_pool
+from wkmp_ai.ingest.rootfiles import save_beside
+from wkmp_ai.records.scan import DiscoveredFile, Discovery, ScanWarning, Tags
 from wkmp_ai.scan.covers import ArtChoice, CoverPlanner
 from wkmp_ai.scan.discover import discover
 from wkmp_ai.scan.hashing import sha256_file
-from wkmp_ai.scan.model import DiscoveredFile, Discovery, ScanWarning
 from wkmp_ai.scan.notaudio import named_like_audio, not_audio_message
-from wkmp_ai.scan.pool import process_pool
-from wkmp_ai.scan.tags import Tags, read_tags_and_picture
+from wkmp_ai.scan.tags import read_tags_and_picture
 from wkmp_ai.scan.walk import relative_to_root
 
 __all__ = ["BATCH", "LibraryFile", "ScanProgress", "ScanReport", "sync_library"]
@@ -183,9 +186,15 @@ class _Sync:
             known = q.load_known(conn)
             others = q.load_others(conn)
         hints: dict[str, tuple[int, int, str | None]] = {p: (size, mtime, None) for p, (size, mtime) in others.items()}
-        hints.update((p, (k.size, k.mtime_ns, k.format)) for p, k in known.items() if k.size is not None and k.format)
+        hints.update(
+            (p, (k.size, k.mtime_ns, k.format))
+            for p, k in known.items()
+            if k.size is not None and k.mtime_ns is not None and k.format
+        )
         self.progress("discovering", 0, 0, force=True)
-        found = discover(self.start, self.root, known=hints, executor=self.executor, want_others=True)
+        found = discover(
+            self.start, self.root, known=hints, executor=self.executor, pools=process_pool, want_others=True
+        )
         self.warnings.extend(found.warnings)
         self._remember_others(found, others)
         for other in found.others:  # named as audio by the user, yet not audio: say so, every scan
@@ -272,7 +281,7 @@ class _Sync:
             by_hash.setdefault(row.hash, []).append(row)
         with self.db.read() as conn:
             planner = CoverPlanner(
-                self.root, lambda folder, h: q.find_art_in_folder(conn, folder, h), self.warnings.append
+                self.root, lambda folder, h: q.find_art_in_folder(conn, folder, h), self.warnings.append, save_beside
             )
             for read in reads:
                 self._classify_one(read, known, missing, by_hash, planner)

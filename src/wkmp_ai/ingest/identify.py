@@ -1,4 +1,5 @@
-"""Identifying files that an earlier run could not identify (offline, no API key, a service down).
+"""Identification as the import runs it: results written through the one :class:`Writer`, and files
+that an earlier run could not identify (offline, no API key, a service down).
 
 A file handed to identification is recorded with its request (tags, passages, fingerprints) in
 ``wkmp_ai_identify_files`` — by :func:`wkmp_ai.db.identify.save_pending` in the transaction that
@@ -17,11 +18,15 @@ from typing import Any
 
 from wkmp_ai.config import Settings
 from wkmp_ai.db import identify as q
+from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.connection import Database
 from wkmp_ai.identify.acousticbrainz import flavor_vector
-from wkmp_ai.identify.identifier import Identifier, IdentifyOptions
+from wkmp_ai.identify.identifier import Identifier
+from wkmp_ai.identify.lookups import IdentifyOptions
 from wkmp_ai.identify.ratelimit import RateLimiter
-from wkmp_ai.identify.records import (
+from wkmp_ai.ingest.rootfiles import save_album_art
+from wkmp_ai.ingest.writer import Writer
+from wkmp_ai.records.identify import (
     AlbumGroup,
     AlbumIdentification,
     IdentifyWarning,
@@ -41,14 +46,9 @@ class PendingReport:
     stats: dict[str, dict[str, Any]] = field(default_factory=dict)
 
 
-def _write(db: Database, result: AlbumIdentification) -> None:
-    with db.write() as conn:
-        q.write_identification(conn, result)
-
-
 async def identify_and_write(
     ident: Identifier,
-    db: Database,
+    writer: Writer,
     groups: Sequence[AlbumGroup],
     *,
     concurrency: int = 8,
@@ -60,7 +60,8 @@ async def identify_and_write(
     async def one(group: AlbumGroup) -> AlbumIdentification:
         async with gate:
             result = await ident.identify_album(group)
-        await asyncio.to_thread(_write, db, result)
+        result = await save_album_art(ident.root_folder, result)
+        await writer.write(q.write_identification, result)
         if on_result is not None:
             on_result(result)
         return result
@@ -68,18 +69,13 @@ async def identify_and_write(
     results = await asyncio.gather(*(one(g) for g in groups))
     leftover = ident.drain_cache()
     if leftover:
-        await asyncio.to_thread(_write_cache, db, leftover)
+        await writer.write(q.write_cache, leftover)
     return list(results)
 
 
-def _write_cache(db: Database, writes: Any) -> None:
-    with db.write() as conn:
-        q.write_cache(conn, writes)
-
-
-async def refresh_flavors(ident: Identifier, db: Database) -> int:
+async def refresh_flavors(ident: Identifier, writer: Writer) -> int:
     """Fetch AcousticBrainz data for identified passages that could not get it before."""
-    with db.read() as conn:
+    with writer.db.read() as conn:
         waiting = q.load_flavor_pending(conn)
     if not waiting:
         return 0
@@ -91,12 +87,11 @@ async def refresh_flavors(ident: Identifier, db: Database) -> int:
     ]
     writes = ident.drain_cache()
 
-    def write() -> None:
-        with db.write() as conn:
-            q.write_cache(conn, writes)
-            q.write_flavors(conn, updates)
+    def write(conn: Any) -> None:
+        q.write_cache(conn, writes)
+        q.write_flavors(conn, updates)
 
-    await asyncio.to_thread(write)
+    await writer.write(write)
     return len(updates)
 
 
@@ -114,15 +109,17 @@ async def identify_pending(
         pending = q.load_pending(conn)
     groups = group_files(file for _key, file in pending)  # the stored key is group_key of the same request
     report = PendingReport(groups=len(groups), files=len(pending))
-    ident = identifier or Identifier(settings, db, options, limiters=limiters)
+    ident = identifier or Identifier(settings, CacheReads(db), options, limiters=limiters)
+    writer = Writer(db)
     try:
-        results = await identify_and_write(ident, db, groups, concurrency=concurrency)
+        results = await identify_and_write(ident, writer, groups, concurrency=concurrency)
         for result in results:
             report.passages.update(result.counts())
             report.warnings.extend(result.warnings)
-        report.flavors_refreshed = await refresh_flavors(ident, db)
+        report.flavors_refreshed = await refresh_flavors(ident, writer)
         report.stats = ident.stats()
     finally:
+        writer.close()
         if identifier is None:
             await ident.aclose()
     return report

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.scan.trackindex import TrackIndex
+from wkmp_ai.records.trackindex import TrackIndex
 from wkmp_ai.ticks import seconds_to_ticks
 
 __all__ = ["AmplitudeAnalysis", "AnalysisWarning", "FileAnalysis", "PassageAnalysis", "lead_ticks"]
@@ -29,7 +29,7 @@ class AnalysisWarning:
 def lead_ticks(
     start_ticks: int, end_ticks: int, lead_in_s: float | None, lead_out_s: float | None
 ) -> tuple[int | None, int | None]:
-    """Lead-in and lead-out points in ticks (DECISIONS.md #2), kept inside the passages CHECKs.
+    """Lead-in and lead-out points in ticks (docs/design.md, *Passages*), kept inside the passages CHECKs.
 
     ``lead_in_start = start + lead_in``, ``lead_out_start = end − lead_out``, both through the one
     seconds→ticks helper; clamped so that start ≤ lead-in ≤ lead-out ≤ end always holds.
@@ -47,7 +47,7 @@ class PassageAnalysis:
     end_s: float
     start_ticks: int
     end_ticks: int
-    lead_in_s: float | None  # None: too quiet to analyse; the point stays NULL (REFERENCE.md §4.1 step 7)
+    lead_in_s: float | None  # None: too quiet to analyse; the point stays NULL (docs/audio.md, *Lead-in and lead-out*)
     lead_out_s: float | None
     lead_in_start_ticks: int | None
     lead_out_start_ticks: int | None

@@ -1,7 +1,7 @@
 """``wkmp-ai analyze FILE...``: analyse files one after another in this process, without identification.
 
 With ``--json`` each file gives one JSON object on its own line (the shape of
-:meth:`~wkmp_ai.audio.results.FileAnalysis.to_json`); a file that cannot be analysed gives
+:meth:`~wkmp_ai.records.analysis.FileAnalysis.to_json`); a file that cannot be analysed gives
 ``{"path", ..., "error_code", "error_message"}`` and the others go on. The exit code is 2 when any
 file failed, else 0. The parameters come from the root folder's ``wkmp.db`` when it exists
 (read-only: this command never writes), else the defaults.
@@ -15,30 +15,15 @@ import sys
 from pathlib import Path
 from typing import Any, TextIO
 
-from wkmp_ai import params as P
-from wkmp_ai.audio.analyze import analyze_file
-from wkmp_ai.audio.results import FileAnalysis
 from wkmp_ai.config import Settings
 from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.records.analysis import FileAnalysis
+from wkmp_ai.services.analysis import analyse_here, stored_parameters
 
-__all__ = ["error_line", "load_parameters", "run_analyze"]
+__all__ = ["error_line", "run_analyze"]
 
 EXIT_OK = 0
 EXIT_SOME_FAILED = 2
-
-
-def load_parameters(settings: Settings) -> tuple[dict[str, Any], list[str]]:
-    """The stored import parameters (read-only), or the defaults when there is no database yet."""
-    if not settings.db_path.is_file():
-        return P.defaults(), []
-    from wkmp_ai.db import connect
-    from wkmp_ai.db.settings import load_import_parameters
-
-    conn = connect(settings.db_path, readonly=True)
-    try:
-        return load_import_parameters(conn)
-    finally:
-        conn.close()
 
 
 def error_line(path: Path, code: ErrorCode, message: str) -> dict[str, Any]:
@@ -92,13 +77,13 @@ def run_analyze(settings: Settings, files: list[Path], *, as_json: bool, flavor:
 
 
 def _run(settings: Settings, files: list[Path], *, as_json: bool, flavor: bool) -> int:
-    params, warnings = load_parameters(settings)
+    params, warnings = stored_parameters(settings.db_path)
     for warning in warnings:
         print(f"wkmp-ai analyze: {warning}", file=sys.stderr)
     failed = False
     for path in files:
         try:
-            result = analyze_file(path, params, flavor=flavor)
+            result = analyse_here(path, params, flavor=flavor)
         except IngestError as exc:
             failed = True
             line = error_line(path, exc.code, exc.detail)

@@ -34,18 +34,18 @@ def run_import(settings: Settings, directory: Path, *, as_json: bool) -> int:
 
 async def _run(settings: Settings, directory: Path, *, as_json: bool) -> int:
     from wkmp_ai.db import open_database
-    from wkmp_ai.db.settings import load_import_parameters
     from wkmp_ai.ingest.pipeline import ImportService
+    from wkmp_ai.services.imports import start_import
+    from wkmp_ai.services.parameters import read_parameters
 
     console = Console(stderr=True)
     db = open_database(settings.db_path)
     service = ImportService(settings, db)
     try:
-        with db.read() as conn:
-            parameters, warnings = load_import_parameters(conn)
+        _parameters, warnings = read_parameters(db)
         for warning in warnings:
             console.print(f"[yellow]warning:[/] {warning}")
-        session = service.sessions.start(settings.root_folder, directory, parameters)
+        session = start_import(service, str(directory))
         deadline = ExitDeadline("the import")
 
         def stop() -> None:
