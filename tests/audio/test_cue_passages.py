@@ -22,6 +22,7 @@ from wkmp_ai.audio import analyze_file
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.ingest.ripindex import disc_toc
 from wkmp_ai.records.trackindex import TICKS_PER_FRAME
+from wkmp_ai.scan.findindex import find_track_index
 from wkmp_ai.ticks import TICKS_PER_SECOND, seconds_to_ticks
 
 SR = 44100
@@ -72,7 +73,7 @@ def _expected_ticks(total_s: float = LENGTH_S) -> list[tuple[int, int]]:
 
 def test_without_an_index_the_gapless_album_is_one_passage(album_flac: Path, tmp_path: Path) -> None:
     alone = _copy(album_flac, tmp_path, "alone.flac")
-    result = analyze_file(alone, {}, flavor=False)
+    result = analyze_file(alone, {}, flavor=False, find_index=find_track_index)
     assert len(result.passages) == 1 and result.track_index is None
     assert result.passages[0].import_metadata["segmentation"]["boundary_source"] == "silence"
 
@@ -80,7 +81,7 @@ def test_without_an_index_the_gapless_album_is_one_passage(album_flac: Path, tmp
 def test_a_sidecar_cue_splits_a_gapless_album_at_exactly_its_ticks(album_flac: Path, tmp_path: Path) -> None:
     audio = _copy(album_flac, tmp_path, "Album.flac")
     (tmp_path / "Album.cue").write_text(CUE.format(name="Album.flac", pregap2=""), encoding="utf-8")
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert [(p.start_ticks, p.end_ticks) for p in result.passages] == _expected_ticks()
     assert _expected_ticks()[1][0] == 1533 * 376_320  # 00:20:33 → 576,898,560 ticks
     assert result.track_index is not None and result.track_index.source == "cue"
@@ -98,7 +99,7 @@ def test_pregaps_end_the_previous_track(album_flac: Path, tmp_path: Path) -> Non
     audio = _copy(album_flac, tmp_path, "Pregap.flac")
     cue = CUE.format(name="Pregap.wav", pregap2="    INDEX 00 00:18:00\n")
     (tmp_path / "Pregap.cue").write_text(cue, encoding="utf-8")
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     # INDEX 00 at 18 s is still track 1's: the boundary is INDEX 01 (20:33).
     assert [(p.start_ticks, p.end_ticks) for p in result.passages] == _expected_ticks()
     assert result.track_index is not None and result.track_index.tracks[1].pregap_ticks == 18 * 75 * TICKS_PER_FRAME
@@ -108,7 +109,7 @@ def test_a_latin1_cue_for_the_wav_the_flac_was_made_from(album_flac: Path, tmp_p
     audio = _copy(album_flac, tmp_path, "Café.flac")
     text = CUE.format(name="Café.wav", pregap2="").replace("First Light", "Première Lumière")
     (tmp_path / "Café.cue").write_bytes(text.encode("latin-1"))
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert [(p.start_ticks, p.end_ticks) for p in result.passages] == _expected_ticks()
     assert result.track_index is not None and result.track_index.tracks[0].title == "Première Lumière"
 
@@ -116,7 +117,7 @@ def test_a_latin1_cue_for_the_wav_the_flac_was_made_from(album_flac: Path, tmp_p
 def test_a_cue_naming_other_files_is_ignored(album_flac: Path, tmp_path: Path) -> None:
     audio = _copy(album_flac, tmp_path, "Mine.flac")
     (tmp_path / "Theirs.cue").write_text(CUE.format(name="Theirs.wav", pregap2=""), encoding="utf-8")
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert len(result.passages) == 1 and result.track_index is None and not result.warnings
 
 
@@ -125,7 +126,7 @@ def test_an_embedded_cuesheet_tag_and_block(album_flac: Path, tmp_path: Path) ->
     meta = FLAC(tagged)
     meta["CUESHEET"] = CUE.format(name="CDImage.wav", pregap2="")
     meta.save()
-    result = analyze_file(tagged, {}, flavor=False)
+    result = analyze_file(tagged, {}, flavor=False, find_index=find_track_index)
     assert result.track_index is not None and result.track_index.source == "embedded_cue"
     assert [(p.start_ticks, p.end_ticks) for p in result.passages] == _expected_ticks()
     assert result.track_index.tracks[2].title == "Third Time"
@@ -142,7 +143,7 @@ def test_an_embedded_cuesheet_tag_and_block(album_flac: Path, tmp_path: Path) ->
     sheet.tracks.append(CueSheetTrack(170, round(LENGTH_S * SR)))
     meta.metadata_blocks.append(sheet)
     meta.save()
-    result = analyze_file(blocked, {}, flavor=False)
+    result = analyze_file(blocked, {}, flavor=False, find_index=find_track_index)
     assert result.track_index is not None and result.track_index.source == "flac_cuesheet"
     assert [(p.start_ticks, p.end_ticks) for p in result.passages] == _expected_ticks()
 
@@ -171,7 +172,7 @@ def test_chapters_in_mp4_and_matroska(tmp_path: Path, suffix: str, fmt: str) -> 
     samples = gapless_album()[: 50 * SR]
     starts = [Fraction(0), Fraction(20), Fraction(41)]
     path = _with_chapters(tmp_path / f"book.{suffix}", samples, fmt, starts)
-    result = analyze_file(path, {}, flavor=False)
+    result = analyze_file(path, {}, flavor=False, find_index=find_track_index)
     assert result.track_index is not None and result.track_index.source == "chapters"
     assert [p.start_ticks for p in result.passages] == [0, 20 * TICKS_PER_SECOND, 41 * TICKS_PER_SECOND]
     assert [t.title for t in result.track_index.tracks] == ["Chapter 1", "Chapter 2", "Chapter 3"]
@@ -183,7 +184,7 @@ def test_a_broken_cue_is_a_warning_and_silences_decide(tmp_path: Path) -> None:
     song = music_like(8.0, sr=SR, seed=4)
     audio = write_audio(tmp_path / "Broken.flac", concat(song, silence(2.0, sr=SR), song), sr=SR)
     (tmp_path / "Broken.cue").write_text('FILE "Broken.flac" WAVE\n TRACK 01 AUDIO\n  INDEX 01 00:99:00\n')
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert len(result.passages) == 2 and result.track_index is None
     warning = next(w for w in result.warnings if w.code is ErrorCode.CUE_SHEET_INVALID)
     assert "Broken.cue" in warning.message and "out of range" in warning.message
@@ -194,7 +195,7 @@ def test_a_cue_longer_than_the_audio_is_reported_and_ignored(tmp_path: Path) -> 
     audio = write_audio(tmp_path / "Short.flac", tone(10.0, sr=SR), sr=SR)
     text = 'FILE "Short.flac" WAVE\n TRACK 01 AUDIO\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  INDEX 01 04:00:00\n'
     (tmp_path / "Short.cue").write_text(text)
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert len(result.passages) == 1 and result.track_index is None
     warning = next(w for w in result.warnings if w.code is ErrorCode.CUE_SHEET_INVALID)
     assert "track 2 starts at 240.00 s, but the audio lasts 10.00 s" in warning.message
@@ -203,7 +204,7 @@ def test_a_cue_longer_than_the_audio_is_reported_and_ignored(tmp_path: Path) -> 
 def test_hostile_cue_files_never_stop_the_import(tmp_path: Path) -> None:
     audio = write_audio(tmp_path / "Hostile.flac", tone(6.0, sr=SR), sr=SR)
     (tmp_path / "Hostile.cue").write_bytes(bytes(range(256)) * 4000)  # binary and over the size limit
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert len(result.passages) == 1
     assert any(w.code is ErrorCode.CUE_SHEET_INVALID and "Hostile.cue" in w.message for w in result.warnings)
 
@@ -215,7 +216,10 @@ def test_a_cue_of_two_files_splits_each_by_its_own_tracks(tmp_path: Path) -> Non
         'FILE "Disc A.wav" WAVE\n TRACK 01 AUDIO\n  INDEX 01 00:00:00\n TRACK 02 AUDIO\n  INDEX 01 00:12:00\n'
         'FILE "Disc B.wav" WAVE\n TRACK 03 AUDIO\n  INDEX 01 00:00:00\n TRACK 04 AUDIO\n  INDEX 01 00:10:00\n'
     )
-    first, second = analyze_file(a, {}, flavor=False), analyze_file(b, {}, flavor=False)
+    first, second = (
+        analyze_file(a, {}, flavor=False, find_index=find_track_index),
+        analyze_file(b, {}, flavor=False, find_index=find_track_index),
+    )
     assert [p.start_ticks for p in first.passages] == [0, 12 * TICKS_PER_SECOND]
     assert [p.start_ticks for p in second.passages] == [0, 10 * TICKS_PER_SECOND]
     assert [p.import_metadata["segmentation"]["track_number"] for p in second.passages] == [3, 4]
@@ -225,7 +229,7 @@ def test_a_cue_of_two_files_splits_each_by_its_own_tracks(tmp_path: Path) -> Non
 def test_a_whole_disc_cue_gives_the_disc_its_table_of_contents(album_flac: Path, tmp_path: Path) -> None:
     audio = _copy(album_flac, tmp_path, "Disc.flac")
     (tmp_path / "Disc.cue").write_text(CUE.format(name="Disc.wav", pregap2=""), encoding="utf-8")
-    toc = disc_toc(analyze_file(audio, {}, flavor=False))
+    toc = disc_toc(analyze_file(audio, {}, flavor=False, find_index=find_track_index))
     assert toc is not None and toc.toc_string == "1+3+4650+150+1683+3232"  # 60 s: lead-out 4500 + 150
 
 
@@ -237,7 +241,7 @@ def test_cue_sheets_that_are_links_or_fifos_are_not_read(album_flac: Path, tmp_p
     audio = _copy(album_flac, folder, "Linked.flac")
     (folder / "Linked.cue").symlink_to(outside / "real.cue")
     os.mkfifo(folder / "Other.cue")  # opening it would block: it is never opened
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert len(result.passages) == 1 and result.track_index is None
     assert any("Linked.cue is a symbolic link" in w.message for w in result.warnings)
 
@@ -247,7 +251,7 @@ def test_a_truncated_rip_whose_cue_no_longer_fits_falls_back_to_silences(album_f
     audio = tmp_path / "Cut.flac"
     audio.write_bytes(data[: len(data) * 3 // 5])  # STREAMINFO still says 60 s; ~36 s decode
     (tmp_path / "Cut.cue").write_text(CUE.format(name="Cut.flac", pregap2=""), encoding="utf-8")
-    result = analyze_file(audio, {}, flavor=False)
+    result = analyze_file(audio, {}, flavor=False, find_index=find_track_index)
     assert result.duration_s < 41.0 and result.track_index is None
     assert [p.import_metadata["segmentation"]["boundary_source"] for p in result.passages] == ["silence"]
     unfit = [w.message for w in result.warnings if w.code is ErrorCode.CUE_SHEET_INVALID]

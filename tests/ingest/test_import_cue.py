@@ -34,6 +34,7 @@ from wkmp_ai import params as P
 from wkmp_ai.audio.analyze import analyze_file
 from wkmp_ai.config import Settings
 from wkmp_ai.records.trackindex import TICKS_PER_FRAME
+from wkmp_ai.scan.findindex import find_track_index
 
 LEAD_OUT = round(LENGTH_S * 75)
 TRACK_FRAMES = [b - a for a, b in zip(FRAMES, [*FRAMES[1:], LEAD_OUT], strict=True)]
@@ -94,7 +95,10 @@ def _rows(db: Path, sql: str, *args: Any) -> list[tuple[Any, ...]]:
 def test_a_rip_with_its_cue_sheet_imports_as_its_tracks(settings: Settings, case: str) -> None:
     root = settings.root_folder
     audio = _rip(root)
-    fingerprints = [p.fingerprint or "" for p in analyze_file(audio, P.defaults(), flavor=False).passages]
+    fingerprints = [
+        p.fingerprint or ""
+        for p in analyze_file(audio, P.defaults(), flavor=False, find_index=find_track_index).passages
+    ]
     assert len(fingerprints) == 3 and all(fingerprints)
     world, expected_release = _world(fingerprints, case)
     with (

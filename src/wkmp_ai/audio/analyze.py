@@ -37,6 +37,7 @@ from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, index_plan, 
 from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.records.analysis import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
+from wkmp_ai.records.trackindex import IndexFinder
 from wkmp_ai.ticks import seconds_to_ticks
 
 __all__ = ["AMPLITUDE_KEYS", "analyze_amplitude", "analyze_file", "effective_parameters"]
@@ -174,13 +175,14 @@ class _Pipeline:
 
 
 def analyze_file(
-    path: Path | str, params: Mapping[str, Any], *, flavor: bool = True, use_index: bool = True
+    path: Path | str, params: Mapping[str, Any], *, flavor: bool = True, find_index: IndexFinder | None = None
 ) -> FileAnalysis:
     """Decode ``path`` once and return its passages with lead-in/out, fingerprints and flavor.
 
-    Passage boundaries come from the rip's own track index when it has one (``use_index``), else
-    from silences. Raises :class:`~wkmp_ai.errors.IngestError` (``DECODE_ERROR`` or
-    ``FILE_UNREADABLE``) when the file yields no audio. A decoding error after some audio is a
+    Passage boundaries come from the rip's own track index when ``find_index`` finds one (the
+    import passes :func:`wkmp_ai.scan.findindex.find_track_index`), else from silences. Raises
+    :class:`~wkmp_ai.errors.IngestError` (``DECODE_ERROR`` or ``FILE_UNREADABLE``) when the file
+    yields no audio. A decoding error after some audio is a
     ``PARTIAL_DECODE`` warning.
     """
     params = effective_parameters(params)
@@ -188,7 +190,7 @@ def analyze_file(
     analyzed_at = _now()
     warnings: list[AnalysisWarning] = []
     with open_audio(path) as audio:
-        plan = index_plan(path, audio, warnings) if use_index else None
+        plan = index_plan(path, audio, warnings, find_index) if find_index else None
         pipeline = _Pipeline(audio, params, flavor=flavor, plan=plan)
         pipeline.run()
         info = audio.info
@@ -198,7 +200,7 @@ def analyze_file(
     rate = info.sample_rate
     if plan is not None and (why := plan.fits(total, rate)) is not None:
         # The declared length fitted, the decoded one does not (a truncated file): decode again.
-        again = analyze_file(path, params, flavor=flavor, use_index=False)
+        again = analyze_file(path, params, flavor=flavor)
         return replace(again, warnings=(unfit_warning(plan.source, why), *again.warnings))
     if plan is not None:
         segmentation = plan.segmentation(total, pipeline.tracker.silences)

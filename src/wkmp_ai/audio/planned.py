@@ -24,8 +24,7 @@ from wkmp_ai.audio.fingerprint import FingerprintScheduler
 from wkmp_ai.audio.silence import Segmentation, SilenceRun
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.records.analysis import AnalysisWarning
-from wkmp_ai.records.trackindex import TrackIndex, check_fits
-from wkmp_ai.scan.findindex import find_track_index
+from wkmp_ai.records.trackindex import IndexFinder, TrackIndex, check_fits
 from wkmp_ai.ticks import TICKS_PER_SECOND, samples_to_ticks, seconds_to_ticks
 
 if TYPE_CHECKING:
@@ -75,9 +74,11 @@ def plan_from_index(index: TrackIndex, sample_rate: int, duration_hint_s: float 
     return PassagePlan(index, tuple(starts), tuple(ticks))
 
 
-def index_plan(path: Path, audio: AudioDecoder, warnings: list[AnalysisWarning]) -> PassagePlan | None:
+def index_plan(
+    path: Path, audio: AudioDecoder, warnings: list[AnalysisWarning], find_index: IndexFinder
+) -> PassagePlan | None:
     """The passages a rip's cue sheet, CUESHEET or chapters give (docs/cue.md); None: silences decide."""
-    found = find_track_index(path, chapters=audio.chapters())
+    found = find_index(path, audio.chapters())
     for problem in found.problems:
         warnings.append(AnalysisWarning(ErrorCode.CUE_SHEET_INVALID, f"cue sheet not used: {problem}"))
     if found.index is None:

@@ -10,8 +10,9 @@ describe the decoded audio.
 from __future__ import annotations
 
 import itertools
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from wkmp_ai.errors import ErrorCode, IngestError
 from wkmp_ai.ticks import TICKS_PER_SECOND, samples_to_ticks
@@ -76,6 +77,19 @@ class TrackIndex:
     declared_end_ticks: int | None = None
     first_track: int = 1
     notes: tuple[str, ...] = field(default=())
+
+
+@dataclass(frozen=True)
+class FoundIndex:
+    """What looking for a file's track index found: the index, and unusable cue sheets in plain words."""
+
+    index: TrackIndex | None
+    problems: tuple[str, ...] = ()
+
+
+# How the analysis asks for a file's index (scan.findindex.find_track_index), given the chapters the
+# open container declares: injected by ingest, so audio/ needs nothing of scan/.
+IndexFinder = Callable[[Path, Sequence[tuple[int, "str | None"]]], FoundIndex]
 
 
 def index_from_flac_cuesheet(cuesheet: object, sample_rate: int, *, origin: str = "") -> TrackIndex:

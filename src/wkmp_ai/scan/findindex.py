@@ -19,11 +19,10 @@ import functools
 import logging
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from wkmp_ai.errors import IngestError
-from wkmp_ai.records.trackindex import TrackIndex, index_from_chapters, index_from_flac_cuesheet
+from wkmp_ai.records.trackindex import FoundIndex, TrackIndex, index_from_chapters, index_from_flac_cuesheet
 from wkmp_ai.scan.cuesheet import MAX_CUE_BYTES, file_matches, parse_cue, tracks_for_file
 
 __all__ = ["MAX_SIDECAR_CUES", "FoundIndex", "find_track_index"]
@@ -31,12 +30,6 @@ __all__ = ["MAX_SIDECAR_CUES", "FoundIndex", "find_track_index"]
 log = logging.getLogger(__name__)
 
 MAX_SIDECAR_CUES = 50  # a folder with more .cue files than this is not an album rip's
-
-
-@dataclass(frozen=True)
-class FoundIndex:
-    index: TrackIndex | None
-    problems: tuple[str, ...] = ()  # cue sheets found but not usable, in plain words
 
 
 @functools.lru_cache(maxsize=16)
@@ -145,7 +138,7 @@ def _cuesheet_tag(tagged: object) -> str | None:
     return None
 
 
-def find_track_index(audio: Path, *, chapters: Sequence[tuple[int, str | None]] = ()) -> FoundIndex:
+def find_track_index(audio: Path, chapters: Sequence[tuple[int, str | None]] = ()) -> FoundIndex:
     """The best track index for ``audio`` (see the module doc), and the sheets that could not be used.
 
     ``chapters`` are the container's (start ticks, title), given by the decoder; one chapter is
