@@ -87,7 +87,9 @@ async def test_one_fitting_release_identifies_the_whole_rip_in_one_request(
     medium = next(iter(library.world.releases.values())).media[0]
     attach_disc_id(medium)
     try:
-        async with Identifier(ident_settings, db, fast_options(acousticbrainz=False, cover_art=False)) as ident:
+        async with Identifier(
+            ident_settings, CacheReads(db), fast_options(acousticbrainz=False, cover_art=False)
+        ) as ident:
             result = await ident.identify_album(group_files([rip])[0])
     finally:
         medium.disc_ids.clear()
@@ -102,7 +104,7 @@ async def test_a_refused_disc_lookup_does_not_stop_identification(
 ) -> None:
     rip, _recordings = _rip_of(library)
     fakes.musicbrainz.inject(FaultKind.STATUS, status=400, match="/ws/2/discid/")
-    async with Identifier(ident_settings, db, fast_options(acousticbrainz=False, cover_art=False)) as ident:
+    async with Identifier(ident_settings, CacheReads(db), fast_options(acousticbrainz=False, cover_art=False)) as ident:
         result = await ident.identify_album(group_files([rip])[0])
         assert ident.http["musicbrainz"].available
     assert fakes.musicbrainz.count("/ws/2/discid/") == 1
