@@ -30,8 +30,9 @@ from wkmp_ai import params as P
 from wkmp_ai.audio.amplitude import AmplitudeResult, analyze_range
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
-from wkmp_ai.audio.envelope import FrameAnalyzer
+from wkmp_ai.audio.envelope import FrameAnalyzer, channel_sum
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
+from wkmp_ai.audio.peaks import PeaksCollector
 from wkmp_ai.audio.results import AmplitudeAnalysis, AnalysisWarning, FileAnalysis, PassageAnalysis, lead_ticks
 from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
 from wkmp_ai.errors import ErrorCode
@@ -81,7 +82,7 @@ def _channel_names(info: StreamInfo) -> list[str]:
 class _Pipeline:
     """Wires one decode to the analysers and relays the silence tracker's events."""
 
-    def __init__(self, audio: AudioDecoder, params: Mapping[str, Any], *, flavor: bool):
+    def __init__(self, audio: AudioDecoder, params: Mapping[str, Any], *, flavor: bool, peaks: bool = False):
         info = audio.info
         self.audio = audio
         self.rate = info.sample_rate
@@ -104,12 +105,16 @@ class _Pipeline:
                 self.flavor = FlavorCollector(self.rate, _channel_names(info), self.frames.hop)
             except (ImportError, RuntimeError) as exc:  # Essentia missing or broken: no flavor, say so
                 self.flavor_problem = f"Essentia is not available: {exc}"
+        # Waveform peaks for the segment editor, from the same mix (docs/editor.md).
+        self.peaks = PeaksCollector(self.rate, scale=1.0 / info.channels) if peaks else None
         self._onset_sent = False
 
     def run(self) -> None:
         self.fingerprints.begin()
         for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
             loud, mono = self.frames.push(block.pcm)
+            if self.peaks is not None:
+                self.peaks.push(mono if mono is not None else channel_sum(block.pcm))
             if block.final:
                 loud = np.concatenate([loud, self.frames.finish()])
             self._relay(self.tracker.update(loud))
@@ -159,7 +164,9 @@ class _Pipeline:
         self._flavor("safe", safe if undecided is None else min(safe, undecided))
 
 
-def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = True) -> FileAnalysis:
+def analyze_file(
+    path: Path | str, params: Mapping[str, Any], *, flavor: bool = True, peaks: bool = False
+) -> FileAnalysis:
     """Decode ``path`` once and return its passages with lead-in/out, fingerprints and flavor.
 
     Raises :class:`~wkmp_ai.errors.IngestError` (``DECODE_ERROR`` or ``FILE_UNREADABLE``) when the
@@ -169,7 +176,7 @@ def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = 
     path = Path(path)
     analyzed_at = _now()
     with open_audio(path) as audio:
-        pipeline = _Pipeline(audio, params, flavor=flavor)
+        pipeline = _Pipeline(audio, params, flavor=flavor, peaks=peaks)
         pipeline.run()
         info = audio.info
         problems = audio.problems
@@ -212,6 +219,7 @@ def analyze_file(path: Path | str, params: Mapping[str, Any], *, flavor: bool = 
         duration_s=total / rate,
         passages=tuple(passages),
         warnings=tuple(warnings),
+        peaks=pipeline.peaks.finish() if pipeline.peaks is not None else None,
     )
 
 

@@ -7,10 +7,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.ticks import seconds_to_ticks
+
+if TYPE_CHECKING:
+    from wkmp_ai.audio.peaks import Peaks
 
 __all__ = ["AmplitudeAnalysis", "AnalysisWarning", "FileAnalysis", "PassageAnalysis", "lead_ticks"]
 
@@ -92,6 +95,7 @@ class FileAnalysis:
     duration_s: float
     passages: tuple[PassageAnalysis, ...]
     warnings: tuple[AnalysisWarning, ...]
+    peaks: Peaks | None = None  # waveform peaks, when asked for (the import keeps them for the editor)
 
     def to_json(self) -> dict[str, Any]:
         return {

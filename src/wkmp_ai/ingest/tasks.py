@@ -16,7 +16,7 @@ if TYPE_CHECKING:
 __all__ = ["analyse_file"]
 
 
-def analyse_file(path: str, params: Mapping[str, Any], flavor: bool = True) -> FileAnalysis:
+def analyse_file(path: str, params: Mapping[str, Any], flavor: bool = True, peaks: bool = True) -> FileAnalysis:
     from wkmp_ai.audio.analyze import analyze_file
 
-    return analyze_file(path, params, flavor=flavor)
+    return analyze_file(path, params, flavor=flavor, peaks=peaks)

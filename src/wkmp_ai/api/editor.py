@@ -1,0 +1,157 @@
+"""The segment editor's API and page (SPEC032 [AIA-UI-010], docs/editor.md): thin routes over
+:mod:`wkmp_ai.services.editor`, :mod:`wkmp_ai.services.releases` and :mod:`wkmp_ai.services.playback`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from importlib import resources
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Path, Query
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
+
+from wkmp_ai.api.responses import error_response
+from wkmp_ai.api.services import Services, get_services
+from wkmp_ai.audio.peaks import PEAKS_PER_SECOND
+from wkmp_ai.db.editor import FILTERS
+from wkmp_ai.services import editor, playback, releases
+
+router = APIRouter(tags=["segment editor"])
+log = logging.getLogger(__name__)
+
+MAX_TICKS = 604_800 * 28_224_000  # a week
+FileId = Annotated[str, Path(pattern=r"^[0-9A-Za-z-]{1,64}$", description="the file's guid")]
+
+
+class PassageIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start_ticks: StrictInt = Field(ge=0, le=MAX_TICKS)
+    end_ticks: StrictInt = Field(ge=0, le=MAX_TICKS)
+    lead_in_start_ticks: StrictInt | None = Field(None, ge=0, le=MAX_TICKS)
+    lead_out_start_ticks: StrictInt | None = Field(None, ge=0, le=MAX_TICKS)
+    recording_mbid: str | None = Field(None, max_length=36, description="a recording from the release's track list")
+    id: str | None = Field(None, pattern=r"^[0-9A-Za-z-]{1,64}$", description="an existing passage, kept")
+
+
+class PassagesIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    passages: list[PassageIn] = Field(max_length=2000)
+
+
+class ReleaseChoice(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    release_mbid: str = Field(max_length=36)
+    whole_folder: StrictBool = Field(False, description="also re-pair the other files of the album folder")
+
+
+def _problem(exc: editor.EditorProblem) -> JSONResponse:
+    extra = {"errors": exc.errors} if exc.errors else {}
+    return error_response(exc.status, exc.code, exc.message, **extra)
+
+
+@router.get("/files", response_model=None)
+def list_files(
+    services: Annotated[Services, Depends(get_services)],
+    filter: Annotated[Literal[FILTERS], Query(description="which files")] = "all",  # type: ignore[valid-type]
+    q: Annotated[str | None, Query(max_length=200, description="text in the path, title, artist or album")] = None,
+    offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> dict[str, Any]:
+    return editor.list_files(services.db, filter, q, offset, limit)
+
+
+@router.get("/files/{file_id}", response_model=None)
+def get_file(file_id: FileId, services: Annotated[Services, Depends(get_services)]) -> dict[str, Any] | JSONResponse:
+    try:
+        return editor.file_detail(services.db, file_id)
+    except editor.EditorProblem as exc:
+        return _problem(exc)
+
+
+@router.get("/files/{file_id}/peaks", response_model=None)
+def get_peaks(file_id: FileId, services: Annotated[Services, Depends(get_services)]) -> dict[str, Any] | JSONResponse:
+    """Min/max pairs of the mono mix, ``samples_per_peak`` samples each (about 20 a second)."""
+    try:
+        peaks = editor.peaks_of(services.db, services.settings.root_folder, file_id)
+    except editor.EditorProblem as exc:
+        return _problem(exc)
+    pairs = peaks.pairs()
+    return {
+        "duration_s": peaks.duration_s,
+        "sample_rate": peaks.sample_rate,
+        "samples_per_peak": peaks.samples_per_peak,
+        "peaks_per_second": PEAKS_PER_SECOND,
+        "count": peaks.count,
+        "min": [round(float(v), 4) for v in pairs[:, 0]],
+        "max": [round(float(v), 4) for v in pairs[:, 1]],
+    }
+
+
+@router.get("/files/{file_id}/audio", response_model=None, response_class=FileResponse)
+def get_audio(file_id: FileId, services: Annotated[Services, Depends(get_services)]) -> FileResponse | JSONResponse:
+    """The audio for the browser's player; answers ``Range`` requests with 206."""
+    try:
+        path, media_type = playback.playable(services.db, services.settings.root_folder, file_id)
+    except editor.EditorProblem as exc:
+        return _problem(exc)
+    return FileResponse(path, media_type=media_type, headers={"Cache-Control": "no-cache"})
+
+
+@router.put("/files/{file_id}/passages", response_model=None)
+async def put_passages(
+    file_id: FileId, body: PassagesIn, services: Annotated[Services, Depends(get_services)]
+) -> dict[str, Any] | JSONResponse:
+    edits = [editor.PassageEdit(**p.model_dump()) for p in body.passages]
+    try:
+        result = await asyncio.to_thread(editor.replace_passages, services.db, services.settings, file_id, edits)
+    except editor.EditorProblem as exc:
+        return _problem(exc)
+    request = result["reidentify"]
+    if request is not None:  # identified in the background; the file shows 'pending' until then
+        task = asyncio.create_task(releases.reidentify(services.db, services.settings, request))
+        tasks: set[asyncio.Task[None]] = services.extras.setdefault("editor_tasks", set())
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    return result["file"]
+
+
+@router.get("/files/{file_id}/releases", response_model=None)
+async def get_releases(
+    file_id: FileId, services: Annotated[Services, Depends(get_services)]
+) -> dict[str, Any] | JSONResponse:
+    try:
+        return await releases.release_candidates(services.db, services.settings, file_id)
+    except editor.EditorProblem as exc:
+        return _problem(exc)
+
+
+@router.post("/files/{file_id}/release", response_model=None)
+async def post_release(
+    file_id: FileId, body: ReleaseChoice, services: Annotated[Services, Depends(get_services)]
+) -> dict[str, Any] | JSONResponse:
+    try:
+        return await releases.choose_release(
+            services.db, services.settings, file_id, body.release_mbid, whole_folder=body.whole_folder
+        )
+    except editor.EditorProblem as exc:
+        return _problem(exc)
+
+
+@router.get("/segment-editor", include_in_schema=False)
+def segment_editor_page() -> HTMLResponse:
+    page = resources.files("wkmp_ai.web").joinpath("segment-editor.html").read_text(encoding="utf-8")
+    return HTMLResponse(
+        page,
+        headers={
+            "Cache-Control": "no-store",
+            "X-Frame-Options": "DENY",
+            # wavesurfer.js styles its shadow DOM with a <style> element and style attributes
+            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+        },
+    )
