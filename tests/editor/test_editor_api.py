@@ -317,3 +317,107 @@ def test_reimport_keeps_the_edit(imported: Imported) -> None:
     assert [(r[0], r[1], r[2]) for r in imported.passages("Reimport")] == [(r[0], r[1], r[2]) for r in edited]
     assert any(e["error_code"] == "MANUAL_EDIT_KEPT" for e in status["errors"]), status["errors"]
     assert detail(imported, "Reimport")["changed_on_disk"] is True
+
+
+# --- releases -----------------------------------------------------------------------------------
+
+
+def _offer(imported: Imported, folder: str) -> None:
+    """What a search by tags would have stored for the file: two releases, neither sure enough."""
+    from wkmp_ai.db import open_database
+    from wkmp_ai.db.candidates import write_candidates
+    from wkmp_ai.identify.records import CandidateRelease, FileCandidates
+
+    wrong, right = (
+        imported.world.releases[mbid]
+        for mbid in sorted(imported.world.releases, key=lambda m: imported.world.releases[m].title, reverse=True)
+    )
+    offered = tuple(
+        CandidateRelease(rel.mbid, rel.title, "The Editors", rel.date, rel.track_count, score, checked=False)
+        for rel, score in ((wrong, 0.6), (right, 0.55))
+    )
+    db = open_database(imported.db_path)
+    try:
+        with db.write() as conn:
+            write_candidates(conn, FileCandidates(imported.ids[folder], "tag_search", offered))
+    finally:
+        db.close()
+
+
+def _release(imported: Imported, title: str) -> Any:
+    return next(r for r in imported.world.releases.values() if r.title == title)
+
+
+def test_candidates_come_with_their_track_lists(imported: Imported) -> None:
+    _offer(imported, "Mix")
+    assert "low_confidence" in detail(imported, "Mix") and detail(imported, "Mix")["low_confidence"] is True
+    body = imported.server.get(f"/files/{imported.ids['Mix']}/releases").json()
+    titles = [r["title"] for r in body["releases"]]
+    assert titles == ["Wrong Album", "Right Album"]  # best first
+    right = body["releases"][1]
+    assert right["score"] == pytest.approx(0.55) and right["chosen"] is False and right["track_count"] == 3
+    assert [t["title"] for t in right["tracks"]] == ["Right Song 1", "Right Song 2", "Right Song 3"]
+    assert [t["recording_mbid"] for t in right["tracks"]] == [
+        t.recording.mbid for t in _release(imported, "Right Album").media[0].tracks
+    ]
+    before = imported.fakes.musicbrainz.count()
+    imported.server.get(f"/files/{imported.ids['Mix']}/releases")
+    assert imported.fakes.musicbrainz.count() == before  # the track lists are cached
+
+
+def test_choosing_a_release_pairs_the_passages_with_its_tracks(imported: Imported) -> None:
+    _offer(imported, "Mix")
+    right = _release(imported, "Right Album")
+    response = imported.server.post(f"/files/{imported.ids['Mix']}/release", json={"release_mbid": right.mbid})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["files"] == [
+        {"file_id": imported.ids["Mix"], "path": imported.files["Mix"].rel_path, "paired": 3, "unpaired": 0}
+    ]
+    passages = body["file"]["passages"]
+    assert [p["recording_mbid"] for p in passages] == [t.recording.mbid for t in right.media[0].tracks]
+    assert [p["title"] for p in passages] == ["Right Song 1", "Right Song 2", "Right Song 3"]
+    assert all(p["identification"]["method"] == "user-release" and p["release_mbid"] == right.mbid for p in passages)
+    assert body["file"]["albums"] == [{"release_mbid": right.mbid, "title": "Right Album"}]
+    assert body["file"]["status"] == "identified" and body["file"]["low_confidence"] is False
+    chosen = imported.rows(
+        "SELECT release_mbid FROM wkmp_ai_release_candidates WHERE file_id = ? AND chosen = 1", imported.ids["Mix"]
+    )
+    assert chosen == [(right.mbid,)]
+    linked = imported.rows(
+        "SELECT s.recording_mbid FROM passages p JOIN passage_songs ps ON ps.passage_id = p.guid "
+        "JOIN songs s ON s.guid = ps.song_id WHERE p.file_id = ? ORDER BY p.start_time_ticks",
+        imported.ids["Mix"],
+    )
+    assert [r[0] for r in linked] == [t.recording.mbid for t in right.media[0].tracks]
+
+
+def test_assigning_one_recording_from_a_track_list(imported: Imported) -> None:
+    _offer(imported, "Mix")
+    imported.server.get(f"/files/{imported.ids['Mix']}/releases")  # the track lists the user sees
+    wrong_first = _release(imported, "Wrong Album").media[0].tracks[0].recording
+    file = detail(imported, "Mix")
+    edits = as_edits(file)
+    edits[2]["recording_mbid"] = wrong_first.mbid
+    response = put(imported, "Mix", edits)
+    assert response.status_code == 200, response.text
+    last = response.json()["passages"][2]
+    assert last["recording_mbid"] == wrong_first.mbid and last["title"] == wrong_first.title
+    assert last["identification"]["method"] == "user"
+    assert [p["start_ticks"] for p in response.json()["passages"]] == [p["start_ticks"] for p in file["passages"]]
+
+
+@pytest.mark.parametrize(
+    ("body", "status"),
+    [
+        ({"release_mbid": "nope"}, 400),
+        ({"release_mbid": "12345678-1234-4234-8234-123456789abc"}, 404),
+        ({"release_mbid": "12345678-1234-4234-8234-123456789abc", "whole_folder": "yes"}, 400),
+        ({}, 400),
+    ],
+)
+def test_choosing_a_release_refuses_what_cannot_be(imported: Imported, body: dict[str, Any], status: int) -> None:
+    before = imported.rows("SELECT * FROM wkmp_ai_identify_passages WHERE file_id = ?", imported.ids["Single"])
+    response = imported.server.post(f"/files/{imported.ids['Single']}/release", json=body)
+    assert response.status_code == status, response.text
+    assert imported.rows("SELECT * FROM wkmp_ai_identify_passages WHERE file_id = ?", imported.ids["Single"]) == before
