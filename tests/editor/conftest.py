@@ -19,6 +19,9 @@ from tests.ingest.library import Track as AudioTrack
 from tests.ingest.library import make_album
 from tests.ingest.test_import_api import wait_finished
 from wkmp_ai.config import load_settings
+from wkmp_ai.db import open_database
+from wkmp_ai.db.candidates import write_candidates
+from wkmp_ai.identify.records import CandidateRelease, FileCandidates
 
 SONG_S = 7.0
 
@@ -48,6 +51,22 @@ class Imported:
             "FROM passages WHERE file_id = ? ORDER BY start_time_ticks",
             self.ids[folder],
         )
+
+    def offer_releases(self, folder: str) -> None:
+        """What a search by tags would have stored for the file: two releases, neither sure enough."""
+        wrong, right = (
+            next(r for r in self.world.releases.values() if r.title == t) for t in ("Wrong Album", "Right Album")
+        )
+        offered = tuple(
+            CandidateRelease(rel.mbid, rel.title, "The Editors", rel.date, rel.track_count, score, checked=False)
+            for rel, score in ((wrong, 0.6), (right, 0.55))
+        )
+        db = open_database(self.db_path)
+        try:
+            with db.write() as conn:
+                write_candidates(conn, FileCandidates(self.ids[folder], "tag_search", offered))
+        finally:
+            db.close()
 
     def reimport(self, folder: str = "") -> dict[str, Any]:
         session = self.server.post("/import/start", json={"root_folder": folder} if folder else {}).json()

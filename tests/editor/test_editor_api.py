@@ -322,34 +322,12 @@ def test_reimport_keeps_the_edit(imported: Imported) -> None:
 # --- releases -----------------------------------------------------------------------------------
 
 
-def _offer(imported: Imported, folder: str) -> None:
-    """What a search by tags would have stored for the file: two releases, neither sure enough."""
-    from wkmp_ai.db import open_database
-    from wkmp_ai.db.candidates import write_candidates
-    from wkmp_ai.identify.records import CandidateRelease, FileCandidates
-
-    wrong, right = (
-        imported.world.releases[mbid]
-        for mbid in sorted(imported.world.releases, key=lambda m: imported.world.releases[m].title, reverse=True)
-    )
-    offered = tuple(
-        CandidateRelease(rel.mbid, rel.title, "The Editors", rel.date, rel.track_count, score, checked=False)
-        for rel, score in ((wrong, 0.6), (right, 0.55))
-    )
-    db = open_database(imported.db_path)
-    try:
-        with db.write() as conn:
-            write_candidates(conn, FileCandidates(imported.ids[folder], "tag_search", offered))
-    finally:
-        db.close()
-
-
 def _release(imported: Imported, title: str) -> Any:
     return next(r for r in imported.world.releases.values() if r.title == title)
 
 
 def test_candidates_come_with_their_track_lists(imported: Imported) -> None:
-    _offer(imported, "Mix")
+    imported.offer_releases("Mix")
     assert "low_confidence" in detail(imported, "Mix") and detail(imported, "Mix")["low_confidence"] is True
     body = imported.server.get(f"/files/{imported.ids['Mix']}/releases").json()
     titles = [r["title"] for r in body["releases"]]
@@ -366,7 +344,7 @@ def test_candidates_come_with_their_track_lists(imported: Imported) -> None:
 
 
 def test_choosing_a_release_pairs_the_passages_with_its_tracks(imported: Imported) -> None:
-    _offer(imported, "Mix")
+    imported.offer_releases("Mix")
     right = _release(imported, "Right Album")
     response = imported.server.post(f"/files/{imported.ids['Mix']}/release", json={"release_mbid": right.mbid})
     assert response.status_code == 200, response.text
@@ -393,7 +371,7 @@ def test_choosing_a_release_pairs_the_passages_with_its_tracks(imported: Importe
 
 
 def test_assigning_one_recording_from_a_track_list(imported: Imported) -> None:
-    _offer(imported, "Mix")
+    imported.offer_releases("Mix")
     imported.server.get(f"/files/{imported.ids['Mix']}/releases")  # the track lists the user sees
     wrong_first = _release(imported, "Wrong Album").media[0].tracks[0].recording
     file = detail(imported, "Mix")

@@ -152,6 +152,7 @@ def segment_editor_page() -> HTMLResponse:
             "Cache-Control": "no-store",
             "X-Frame-Options": "DENY",
             # wavesurfer.js styles its shadow DOM with a <style> element and style attributes
-            "Content-Security-Policy": "default-src 'self'; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'",
+            "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
+            "frame-ancestors 'none'",
         },
     )
