@@ -399,3 +399,13 @@ def test_choosing_a_release_refuses_what_cannot_be(imported: Imported, body: dic
     response = imported.server.post(f"/files/{imported.ids['Single']}/release", json=body)
     assert response.status_code == status, response.text
     assert imported.rows("SELECT * FROM wkmp_ai_identify_passages WHERE file_id = ?", imported.ids["Single"]) == before
+
+
+def test_a_file_nothing_is_known_of_is_searched_for(imported: Imported) -> None:
+    attempts = "SELECT attempts FROM wkmp_ai_identify_files WHERE file_id = ?"
+    (before,) = imported.rows(attempts, imported.ids["Odd"])
+    body = imported.server.get(f"/files/{imported.ids['Odd']}/releases").json()
+    assert body["searched"] is True and body["releases"] == []  # the fake world has no release for it
+    assert imported.rows(attempts, imported.ids["Odd"]) == [(before[0] + 1,)]  # identified once more, now
+    again = imported.server.get(f"/files/{imported.ids['Mix']}/releases").json()
+    assert again["searched"] is False  # a file with candidates is not searched again

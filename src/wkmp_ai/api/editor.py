@@ -81,16 +81,17 @@ def get_peaks(file_id: FileId, services: Annotated[Services, Depends(get_service
         peaks = editor.peaks_of(services.db, services.settings.root_folder, file_id)
     except editor.EditorProblem as exc:
         return _problem(exc)
-    pairs = peaks.pairs()
-    return {
+    pairs = peaks.pairs().round(4)
+    body = {
         "duration_s": peaks.duration_s,
         "sample_rate": peaks.sample_rate,
         "samples_per_peak": peaks.samples_per_peak,
         "peaks_per_second": PEAKS_PER_SECOND,
         "count": peaks.count,
-        "min": [round(float(v), 4) for v in pairs[:, 0]],
-        "max": [round(float(v), 4) for v in pairs[:, 1]],
+        "min": pairs[:, 0].tolist(),
+        "max": pairs[:, 1].tolist(),
     }
+    return JSONResponse(body)  # straight to JSON: 170,000 numbers for 70 minutes need no validation pass
 
 
 @router.get("/files/{file_id}/audio", response_model=None, response_class=FileResponse)

@@ -19,6 +19,7 @@ __all__ = [
     "FILTERS",
     "LOW_CONFIDENCE",
     "PassageWrite",
+    "chosen_by_hand",
     "current_releases",
     "file_row",
     "folder_file_ids",
@@ -242,6 +243,15 @@ def current_releases(conn: sqlite3.Connection, file_id: str) -> list[str]:
         (file_id,),
     ).fetchall()
     return [str(r[0]) for r in rows]
+
+
+def chosen_by_hand(conn: sqlite3.Connection, file_id: str) -> bool:
+    """Whether a person picked a recording or release for any passage of the file."""
+    row = conn.execute(
+        "SELECT 1 FROM wkmp_ai_identify_passages WHERE file_id = ? AND method IN ('user', 'user-release') LIMIT 1",
+        (file_id,),
+    ).fetchone()
+    return row is not None
 
 
 def set_identify_status(conn: sqlite3.Connection, file_id: str, status: str) -> None:

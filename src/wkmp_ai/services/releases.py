@@ -89,6 +89,17 @@ async def release_candidates(db: Database, settings: Settings, file_id: str) -> 
             raise EditorProblem(404, "not_found", f"no file {file_id}")
         current = q.current_releases(conn, file_id)
         offered = stored_candidates(conn, file_id)
+        stored = q.identify_request(conn, file_id)
+        by_hand = q.chosen_by_hand(conn, file_id)
+    searched = False
+    if not current and not offered and stored is not None and not by_hand:
+        # Nothing known yet: identify the file now (its tags and names searched on MusicBrainz);
+        # whatever the search considered is kept as candidates, as an import keeps them.
+        await reidentify(db, settings, FileToIdentify.from_json(stored[1]))
+        searched = True
+        with db.read() as conn:
+            current = q.current_releases(conn, file_id)
+            offered = stored_candidates(conn, file_id)
     entries: dict[str, dict[str, Any]] = {}
     for mbid in current:
         entries[mbid] = {"release_mbid": mbid, "current": True, "source": "identification", "score": None}
@@ -123,7 +134,7 @@ async def release_candidates(db: Database, settings: Settings, file_id: str) -> 
                 entry["track_count"] = entry.get("track_count") or doc.track_count
     finally:
         await ident.aclose()
-    return {"file_id": file_id, "releases": list(entries.values())}
+    return {"file_id": file_id, "searched": searched, "releases": list(entries.values())}
 
 
 # --- choosing a release ---------------------------------------------------------------------

@@ -17,7 +17,7 @@ export class Releases {
     this.fileId = fileId;
     this.releases = [];
     $("release-choice").hidden = true;
-    $("releases-status").textContent = "Looking up the candidate releases…";
+    $("releases-status").textContent = "Looking up the candidate releases (this may ask MusicBrainz)…";
     const answer = await request("GET", `/files/${fileId}/releases`);
     if (fileId !== this.fileId) return;
     if (!answer.ok) {
@@ -25,6 +25,7 @@ export class Releases {
       return;
     }
     this.releases = answer.body.releases;
+    this.searched = answer.body.searched;
     this.render();
     this.editor.renderTable();
   }
@@ -33,8 +34,9 @@ export class Releases {
     const box = $("release-options");
     box.replaceChildren();
     if (!this.releases.length) {
-      $("releases-status").textContent =
-        "No release is known for this file yet: identification found none, or has not run (it runs with the next import).";
+      $("releases-status").textContent = this.searched
+        ? "MusicBrainz knows no release that fits this file's tags and names (or cannot be reached just now)."
+        : "No release is known for this file yet.";
       return;
     }
     const current = this.releases.find((r) => r.current) || this.releases.find((r) => r.chosen) || this.releases[0];
