@@ -39,23 +39,30 @@ FILTERS = ("all", "needs_review", "no_match", "pending", "multi_passage", "edite
 LOW_CONFIDENCE = 0.8  # an identification scored below this asks for a look
 
 # The whole-file album passage (create_album_passage) is not one of the tracks the editor edits.
-_ALBUM = "(json_valid(p.import_metadata) AND json_extract(p.import_metadata, '$.album_passage') IS 1)"
+# db/imports.write_file_analysis writes its import_metadata as '{"album_passage": true, ...}': a
+# prefix test with a partial index of its own (wkmp_ai.sql), because reading the kilobytes of JSON
+# of every passage made the list of 50,000 files take seconds.
+_ALBUM = """(p.import_metadata LIKE '{"album_passage": true%')"""
 
+# Per-file facts, each aggregated once (correlated subqueries per file made 50,000 files take seconds).
 _FILES = f"""
 SELECT f.guid AS id, f.path, f.duration AS duration_s,
-  (SELECT count(*) FROM passages p WHERE p.file_id = f.guid AND NOT {_ALBUM}) AS passages,
+  coalesce(pc.n, 0) - coalesce(ac.n, 0) AS passages,
   CASE WHEN s.status = 'failed' THEN 'failed' WHEN s.status IS NULL THEN 'not_analysed'
        ELSE coalesce(i.status, 'analysed') END AS status,
   e.file_id IS NOT NULL AS edited,
-  (EXISTS (SELECT 1 FROM wkmp_ai_identify_passages ip WHERE ip.file_id = f.guid AND ip.status = 'identified'
-           AND ip.score IS NOT NULL AND ip.score < {LOW_CONFIDENCE})
-   OR (EXISTS (SELECT 1 FROM wkmp_ai_release_candidates c WHERE c.file_id = f.guid)
-       AND NOT EXISTS (SELECT 1 FROM wkmp_ai_release_candidates c WHERE c.file_id = f.guid AND c.chosen = 1))
-  ) AS low_confidence
+  (lc.file_id IS NOT NULL OR (cc.file_id IS NOT NULL AND cc.any_chosen = 0)) AS low_confidence
 FROM files f
 LEFT JOIN wkmp_ai_import_state s ON s.file_id = f.guid
 LEFT JOIN wkmp_ai_identify_files i ON i.file_id = f.guid
 LEFT JOIN wkmp_ai_file_edits e ON e.file_id = f.guid
+LEFT JOIN (SELECT file_id, count(*) AS n FROM passages GROUP BY file_id) pc ON pc.file_id = f.guid
+LEFT JOIN (SELECT p.file_id, count(*) AS n FROM passages p WHERE {_ALBUM} GROUP BY p.file_id) ac
+  ON ac.file_id = f.guid
+LEFT JOIN (SELECT DISTINCT file_id FROM wkmp_ai_identify_passages
+           WHERE status = 'identified' AND score IS NOT NULL AND score < {LOW_CONFIDENCE}) lc ON lc.file_id = f.guid
+LEFT JOIN (SELECT file_id, max(chosen) AS any_chosen FROM wkmp_ai_release_candidates GROUP BY file_id) cc
+  ON cc.file_id = f.guid
 """
 
 _FILTER_SQL = {
@@ -85,22 +92,29 @@ def list_files(
         )
         args += [_like(query)] * 4
     base = f"SELECT * FROM ({_FILES}) t WHERE {where}"
-    total = int(conn.execute(f"SELECT count(*) FROM ({base})", args).fetchone()[0])
-    rows = conn.execute(f"{base} ORDER BY path LIMIT ? OFFSET ?", [*args, limit, offset]).fetchall()
+    if where == "1":  # every file: the count needs none of the per-file facts, the page only 100 rows' worth
+        total = int(conn.execute("SELECT count(*) FROM files").fetchone()[0])
+        rows = conn.execute(f"{base} ORDER BY path LIMIT ? OFFSET ?", [limit, offset]).fetchall()
+    else:  # one pass gives the page and the total; only a page past the end needs the count on its own
+        rows = conn.execute(
+            f"SELECT *, count(*) OVER () AS total FROM ({base}) ORDER BY path LIMIT ? OFFSET ?", [*args, limit, offset]
+        ).fetchall()
+        total = (
+            int(rows[0]["total"]) if rows else int(conn.execute(f"SELECT count(*) FROM ({base})", args).fetchone()[0])
+        )
     files = []
     for row in rows:
         entry = dict(row)
+        entry.pop("total", None)
         entry["edited"], entry["low_confidence"] = bool(entry["edited"]), bool(entry["low_confidence"])
         files.append(entry)
     return total, files
 
 
 def file_row(conn: sqlite3.Connection, file_id: str) -> dict[str, Any] | None:
-    row = conn.execute(
-        f"SELECT t.*, f.hash, w.format FROM ({_FILES}) t JOIN files f ON f.guid = t.id "
-        "LEFT JOIN wkmp_ai_files w ON w.file_id = t.id WHERE t.id = ?",
-        (file_id,),
-    ).fetchone()
+    one = _FILES.replace("SELECT f.guid AS id,", "SELECT f.hash, w.format, f.guid AS id,", 1)
+    one = one.replace("FROM files f", "FROM files f LEFT JOIN wkmp_ai_files w ON w.file_id = f.guid", 1)
+    row = conn.execute(one + " WHERE f.guid = ?", (file_id,)).fetchone()
     if row is None:
         return None
     entry = dict(row)

@@ -136,6 +136,9 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_peaks (
   data BLOB NOT NULL,
   created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   CHECK (sample_rate > 0 AND samples_per_peak > 0 AND total_samples >= 0));
+-- The whole-file album passages (db/editor.py counts a file's passages without them).
+CREATE INDEX IF NOT EXISTS idx_wkmp_ai_album_passages ON passages(file_id)
+  WHERE import_metadata LIKE '{"album_passage": true%';
 -- Files whose passages a person has edited: a later import keeps them (and notes the content
 -- changed on disk when its hash no longer matches `hash`).
 CREATE TABLE IF NOT EXISTS wkmp_ai_file_edits (
