@@ -63,11 +63,13 @@ def list_files(
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
 ) -> dict[str, Any]:
+    """Imported files by path, with their passage count and identification status; filtered and searched."""
     return editor.list_files(services.db, filter, q, offset, limit)
 
 
 @router.get("/files/{file_id}", response_model=None)
 def get_file(file_id: FileId, services: Annotated[Services, Depends(get_services)]) -> dict[str, Any] | JSONResponse:
+    """One file with its passages (ticks, lead points, recording, identification, boundary source) and albums."""
     try:
         return editor.file_detail(services.db, file_id)
     except editor.EditorProblem as exc:
@@ -108,6 +110,8 @@ def get_audio(file_id: FileId, services: Annotated[Services, Depends(get_service
 async def put_passages(
     file_id: FileId, body: PassagesIn, services: Annotated[Services, Depends(get_services)]
 ) -> dict[str, Any] | JSONResponse:
+    """Replace the file's passages in one transaction: 400 with one message per problem and nothing saved;
+    kept passages keep their ids and links; moved and new ones are measured and identified again."""
     edits = [editor.PassageEdit(**p.model_dump()) for p in body.passages]
     try:
         result = await asyncio.to_thread(editor.replace_passages, services.db, services.settings, file_id, edits)
@@ -126,6 +130,7 @@ async def put_passages(
 async def get_releases(
     file_id: FileId, services: Annotated[Services, Depends(get_services)]
 ) -> dict[str, Any] | JSONResponse:
+    """Candidate releases with their track lists (cache, else MusicBrainz); a file nothing is known of is searched."""
     try:
         return await releases.release_candidates(services.db, services.settings, file_id)
     except editor.EditorProblem as exc:
@@ -136,6 +141,7 @@ async def get_releases(
 async def post_release(
     file_id: FileId, body: ReleaseChoice, services: Annotated[Services, Depends(get_services)]
 ) -> dict[str, Any] | JSONResponse:
+    """Pair the file's passages (or its album folder's) with the tracks of the release the user chose."""
     try:
         return await releases.choose_release(
             services.db, services.settings, file_id, body.release_mbid, whole_folder=body.whole_folder

@@ -34,6 +34,7 @@ class RangeAnalysis:
     start_ticks: int
     end_ticks: int
     fingerprint: str | None
+    fingerprint_raw: tuple[int, ...]
     fingerprint_duration_s: float
     lead_in_s: float | None
     lead_out_s: float | None
@@ -84,12 +85,13 @@ def analyze_ranges(
         end = min(end, env.total_samples)
         head, tail = quiet_edges(tracker.silences, start, end)
         amplitude = analyze_range(env, start, end, params, quiet_head=head, quiet_tail=tail)
-        fingerprint, fp_len = None, 0
+        fingerprint, raw, fp_len = None, (), 0
         if chunks and not amplitude.quiet:
             samples = np.concatenate(chunks)
             fp_len = len(samples)
             try:
-                fingerprint = fingerprint_pcm(samples)[0] or None
+                encoded, items = fingerprint_pcm(samples)
+                fingerprint, raw = encoded or None, tuple(int(v) for v in items)
             except ChromaprintError:
                 fingerprint = None
         lead_in, lead_out = lead_ticks(start_ticks, end_ticks, amplitude.lead_in_s, amplitude.lead_out_s)
@@ -98,6 +100,7 @@ def analyze_ranges(
                 start_ticks=start_ticks,
                 end_ticks=end_ticks,
                 fingerprint=fingerprint,
+                fingerprint_raw=raw,
                 fingerprint_duration_s=fp_len / FP_RATE,
                 lead_in_s=amplitude.lead_in_s,
                 lead_out_s=amplitude.lead_out_s,
