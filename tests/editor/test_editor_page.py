@@ -202,3 +202,39 @@ def test_every_control_has_a_name(watched: Watched, imported: Imported) -> None:
     start = page.get_by_label("Start of passage 2, seconds")
     expect(start).to_be_visible()
     watched.check()
+
+
+REAL_TRACKS = (  # the three real-music tests' tracks: 43 s, 104 s and 144 s, no silence inside
+    "singularity-music/usr/share/games/singularity/music/lose/Chimes They Fade.ogg",
+    "singularity-music/usr/share/games/singularity/music/win/Apex Aleph.ogg",
+    "fretsonfire-songs-sectoid/usr/share/games/fretsonfire/data/songs/sectoid/Metal madness/song.ogg",
+)
+
+
+def test_a_real_album_rip_looks_right(watched: Watched, imported: Imported) -> None:
+    from tests.realmusic import CorpusUnavailable, corpus, join_with_silence
+
+    try:
+        music = corpus()
+    except CorpusUnavailable as exc:
+        pytest.skip(f"real music unavailable: {exc}")
+    root = imported.server.settings.root_folder
+    (root / "Real").mkdir(exist_ok=True)
+    starts = join_with_silence([music / t for t in REAL_TRACKS], 2.0, root / "Real/Side A.flac")
+    assert imported.reimport("Real")["state"] == "COMPLETED"
+    file_id = imported.server.get("/files", params={"q": "Side A"}).json()["files"][0]["id"]
+    page = watched.open(file_id)
+    passages = [r for r in watched.regions() if r["id"].startswith("p")]
+    assert len(passages) == 3
+    stored = imported.server.get(f"/files/{file_id}").json()["passages"]
+    for region, passage in zip(passages, stored, strict=True):  # the regions are the stored passages
+        assert region["start"] == pytest.approx(passage["start_ticks"] / TICKS_PER_SECOND, abs=1e-3)
+        assert region["end"] == pytest.approx(passage["end_ticks"] / TICKS_PER_SECOND, abs=1e-3)
+    for region, before, start in zip(passages[1:], starts[:-1], starts[1:], strict=True):
+        assert before + 30 < region["start"] <= start  # each boundary is in the quiet before its track
+    watched.shot("real-album")
+    page.locator("#waveform").focus()
+    for _ in range(4):
+        page.keyboard.press("+")
+    watched.shot("real-album-zoomed")
+    watched.check()
