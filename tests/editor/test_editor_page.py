@@ -34,6 +34,15 @@ FLAGS = [
 ]
 
 
+@pytest.fixture(scope="module", autouse=True)
+def patient_expectations() -> Iterator[None]:
+    """Saves re-measure audio and release look-ups ask a (fake) MusicBrainz: on a loaded 2-core
+    machine they can take longer than Playwright's 5 s default."""
+    expect.set_options(timeout=20_000)
+    yield
+    expect.set_options(timeout=5_000)
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with sync_playwright() as p:
