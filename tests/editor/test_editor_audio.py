@@ -33,7 +33,7 @@ def test_peaks_are_the_min_and_max_of_each_bin_whatever_the_blocks(rate: int) ->
     bins = [signal[i : i + size] * 0.5 for i in range(0, len(signal), size)]
     expected = np.array([[b.min(), b.max()] for b in bins])
     assert peaks.count == len(bins)
-    assert np.max(np.abs(peaks.pairs() - expected)) <= QUANTUM  # int16 quantisation only
+    assert np.max(np.abs(np.array(peaks.minmax(digits=9)).T - expected)) <= QUANTUM  # int16 quantisation only
     assert peaks.duration_s == pytest.approx(len(signal) / rate)
 
 

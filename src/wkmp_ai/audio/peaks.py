@@ -11,36 +11,16 @@ int16 pairs ``(min, max)`` scaled by 32767: 84,000 pairs, 336 kB, for 70 minutes
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
+from wkmp_ai.audio.results import Peaks
 
 __all__ = ["PEAKS_PER_SECOND", "Peaks", "PeaksCollector", "compute_peaks"]
 
 PEAKS_PER_SECOND = 20
 _SCALE = 32767.0
-
-
-@dataclass(frozen=True)
-class Peaks:
-    sample_rate: int
-    samples_per_peak: int
-    total_samples: int
-    data: bytes  # int16 little-endian, (min, max) per bin
-
-    @property
-    def count(self) -> int:
-        return len(self.data) // 4
-
-    @property
-    def duration_s(self) -> float:
-        return self.total_samples / self.sample_rate if self.sample_rate else 0.0
-
-    def pairs(self) -> np.ndarray:
-        """(count, 2) float32 array of (min, max), in -1..1."""
-        values = np.frombuffer(self.data, dtype="<i2").reshape(-1, 2)
-        return values.astype(np.float32) / np.float32(_SCALE)
 
 
 class PeaksCollector:

@@ -6,16 +6,15 @@
 
 from __future__ import annotations
 
+import sys
+from array import array
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.ticks import seconds_to_ticks
 
-if TYPE_CHECKING:
-    from wkmp_ai.audio.peaks import Peaks
-
-__all__ = ["AmplitudeAnalysis", "AnalysisWarning", "FileAnalysis", "PassageAnalysis", "lead_ticks"]
+__all__ = ["AmplitudeAnalysis", "AnalysisWarning", "FileAnalysis", "PassageAnalysis", "Peaks", "lead_ticks"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +82,37 @@ class PassageAnalysis:
             "fingerprint_duration_s": self.fingerprint_duration_s,
             "flavor": self.flavor,
         }
+
+
+@dataclass(frozen=True)
+class Peaks:
+    """Waveform peaks of a file (made by :mod:`wkmp_ai.audio.peaks`): int16 little-endian (min, max)
+    pairs scaled by 32767, one per ``samples_per_peak`` samples. Plain Python here, so that the
+    process that writes and serves them never loads NumPy."""
+
+    sample_rate: int
+    samples_per_peak: int
+    total_samples: int
+    data: bytes
+
+    @property
+    def count(self) -> int:
+        return len(self.data) // 4
+
+    @property
+    def duration_s(self) -> float:
+        return self.total_samples / self.sample_rate if self.sample_rate else 0.0
+
+    def minmax(self, digits: int = 4) -> tuple[list[float], list[float]]:
+        """The lows and the highs, in -1..1."""
+        values = array("h")
+        values.frombytes(self.data)
+        if sys.byteorder == "big":
+            values.byteswap()
+        return (
+            [round(v / 32767, digits) for v in values[0::2]],
+            [round(v / 32767, digits) for v in values[1::2]],
+        )
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from wkmp_ai.audio.peaks import Peaks
+from wkmp_ai.audio.results import Peaks
 
 __all__ = [
     "FILTERS",

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from wkmp_ai.audio.peaks import Peaks
+from wkmp_ai.audio.results import Peaks
 from wkmp_ai.config import Settings
 from wkmp_ai.db import editor as q
 from wkmp_ai.db import identify as identify_queries
