@@ -48,7 +48,7 @@ FORMATS = ("wav", "flac", "mp3", "ogg", "m4a", "opus")
 CLI_FORMATS = ("flac", "mp3", "ogg", "m4a", "opus")
 Timing = tuple[float, float]  # (wall, CPU) seconds
 WKMP = [sys.executable, "-m", "wkmp_ai"]
-STARTUP = "import wkmp_ai.cli, wkmp_ai.audio.command, wkmp_ai.audio.iir as f; f._get()"
+STARTUP = "import wkmp_ai.cli, wkmp_ai.audio.iir as f; f._get()"
 
 
 def _child(args: list[str]) -> Timing:

@@ -87,6 +87,7 @@ class ErrorCode(StrEnum):
     TAG_READ_ERROR = "TAG_READ_ERROR"
     COVER_ART_INVALID = "COVER_ART_INVALID"
     DUPLICATE_CONTENT = "DUPLICATE_CONTENT"
+    MANUAL_EDIT_KEPT = "MANUAL_EDIT_KEPT"  # the file changed on disk; the passages a person edited are kept
     NOT_AUDIO = "NOT_AUDIO"  # a file named like audio (.mp3, .flac, ...) whose content is not audio
     PATH_OUTSIDE_ROOT = "PATH_OUTSIDE_ROOT"
     SYMLINK_LOOP = "SYMLINK_LOOP"

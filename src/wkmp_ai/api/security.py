@@ -30,7 +30,7 @@ __all__ = ["MAX_BODY_BYTES", "SecurityMiddleware"]
 MAX_BODY_BYTES = 1 << 20
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 CORS_HEADERS = [
-    (b"access-control-allow-methods", b"GET, POST, OPTIONS"),
+    (b"access-control-allow-methods", b"GET, POST, PUT, OPTIONS"),
     (b"access-control-allow-headers", b"Content-Type, Last-Event-ID"),
     (b"access-control-max-age", b"600"),
 ]

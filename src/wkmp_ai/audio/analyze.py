@@ -31,8 +31,9 @@ from wkmp_ai import params as P
 from wkmp_ai.audio.amplitude import AmplitudeResult, analyze_range
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
-from wkmp_ai.audio.envelope import FrameAnalyzer
+from wkmp_ai.audio.envelope import FrameAnalyzer, channel_sum
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
+from wkmp_ai.audio.peaks import PeaksCollector
 from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, index_plan, unfit_warning
 from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
 from wkmp_ai.errors import ErrorCode
@@ -84,7 +85,15 @@ def _channel_names(info: StreamInfo) -> list[str]:
 class _Pipeline:
     """Wires one decode to the analysers and relays the silence tracker's events."""
 
-    def __init__(self, audio: AudioDecoder, params: Mapping[str, Any], *, flavor: bool, plan: PassagePlan | None):
+    def __init__(
+        self,
+        audio: AudioDecoder,
+        params: Mapping[str, Any],
+        *,
+        flavor: bool,
+        plan: PassagePlan | None,
+        peaks: bool = False,
+    ):
         info = audio.info
         self.audio = audio
         self.rate = info.sample_rate
@@ -112,6 +121,8 @@ class _Pipeline:
                 self.flavor = FlavorCollector(self.rate, _channel_names(info), self.frames.hop)
             except (ImportError, RuntimeError) as exc:  # Essentia missing or broken: no flavor, say so
                 self.flavor_problem = f"Essentia is not available: {exc}"
+        # Waveform peaks for the segment editor, from the same mix (docs/editor.md).
+        self.peaks = PeaksCollector(self.rate, scale=1.0 / info.channels) if peaks else None
         self._onset_sent = False
 
     def run(self) -> None:
@@ -120,6 +131,8 @@ class _Pipeline:
             self._flavor("cut", start)
         for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
             loud, mono = self.frames.push(block.pcm)
+            if self.peaks is not None:
+                self.peaks.push(mono if mono is not None else channel_sum(block.pcm))
             if block.final:
                 loud = np.concatenate([loud, self.frames.finish()])
             self._relay(self.tracker.update(loud))
@@ -175,7 +188,12 @@ class _Pipeline:
 
 
 def analyze_file(
-    path: Path | str, params: Mapping[str, Any], *, flavor: bool = True, find_index: IndexFinder | None = None
+    path: Path | str,
+    params: Mapping[str, Any],
+    *,
+    flavor: bool = True,
+    find_index: IndexFinder | None = None,
+    peaks: bool = False,
 ) -> FileAnalysis:
     """Decode ``path`` once and return its passages with lead-in/out, fingerprints and flavor.
 
@@ -191,7 +209,7 @@ def analyze_file(
     warnings: list[AnalysisWarning] = []
     with open_audio(path) as audio:
         plan = index_plan(path, audio, warnings, find_index) if find_index else None
-        pipeline = _Pipeline(audio, params, flavor=flavor, plan=plan)
+        pipeline = _Pipeline(audio, params, flavor=flavor, plan=plan, peaks=peaks)
         pipeline.run()
         info = audio.info
         problems = audio.problems
@@ -200,7 +218,7 @@ def analyze_file(
     rate = info.sample_rate
     if plan is not None and (why := plan.fits(total, rate)) is not None:
         # The declared length fitted, the decoded one does not (a truncated file): decode again.
-        again = analyze_file(path, params, flavor=flavor)
+        again = analyze_file(path, params, flavor=flavor, peaks=peaks)
         return replace(again, warnings=(unfit_warning(plan.source, why), *again.warnings))
     if plan is not None:
         segmentation = plan.segmentation(total, pipeline.tracker.silences)
@@ -248,6 +266,7 @@ def analyze_file(
         passages=tuple(passages),
         warnings=tuple(warnings),
         track_index=plan.index if plan else None,
+        peaks=pipeline.peaks.finish() if pipeline.peaks is not None else None,
     )
 
 

@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from wkmp_ai.db.editor import note_changed_on_disk, save_peaks
 from wkmp_ai.db.files import attach_art
 from wkmp_ai.records.analysis import FileAnalysis, PassageAnalysis
 from wkmp_ai.records.identify import AlbumIdentification, PassageStatus
@@ -25,6 +26,7 @@ __all__ = [
     "attach_album_art",
     "count_failed_unchanged",
     "files_needing_work",
+    "keep_edited_file",
     "mark_failed",
     "write_file_analysis",
 ]
@@ -161,8 +163,22 @@ def write_file_analysis(
     conn.executemany(_INSERT_PASSAGE, rows)
     if analysis.duration_s > 0:
         conn.execute("UPDATE files SET duration = ? WHERE guid = ?", (analysis.duration_s, item.file_id))
+    if analysis.peaks is not None:
+        save_peaks(conn, item.file_id, item.hash, analysis.peaks)
     _set_state(conn, item, "analysed", passages=len(rows))
     return [row[0] for row in rows]
+
+
+def keep_edited_file(conn: sqlite3.Connection, item: WorkItem, analysis: FileAnalysis) -> None:
+    """A file whose passages a person edited, analysed again (its content changed): the passages
+    stay as they were edited; only the duration, the peaks and the state follow the new content."""
+    if analysis.duration_s > 0:
+        conn.execute("UPDATE files SET duration = ? WHERE guid = ?", (analysis.duration_s, item.file_id))
+    if analysis.peaks is not None:
+        save_peaks(conn, item.file_id, item.hash, analysis.peaks)
+    note_changed_on_disk(conn, item.file_id)
+    count = conn.execute("SELECT count(*) FROM passages WHERE file_id = ?", (item.file_id,)).fetchone()[0]
+    _set_state(conn, item, "analysed", passages=int(count))
 
 
 def mark_failed(conn: sqlite3.Connection, item: WorkItem, code: str, message: str) -> None:

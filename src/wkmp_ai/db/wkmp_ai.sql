@@ -124,3 +124,27 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_release_candidates (
   CHECK (rank >= 1),
   CHECK (score >= 0 AND score <= 1),
   CHECK (checked IN (0, 1) AND chosen IN (0, 1)));
+
+-- segment editor (queries in wkmp_ai.db.editor, docs/editor.md).
+-- Waveform peaks of each file: int16 (min, max) pairs of the mono mix, one per samples_per_peak
+-- samples, made during the import's decode (or on the editor's first request), for the content `hash`.
+CREATE TABLE IF NOT EXISTS wkmp_ai_peaks (
+  file_id TEXT PRIMARY KEY REFERENCES files(guid) ON DELETE CASCADE,
+  hash TEXT NOT NULL,
+  sample_rate INTEGER NOT NULL,
+  samples_per_peak INTEGER NOT NULL,
+  total_samples INTEGER NOT NULL,
+  data BLOB NOT NULL,
+  created_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  CHECK (sample_rate > 0 AND samples_per_peak > 0 AND total_samples >= 0));
+-- The whole-file album passages (db/editor.py counts a file's passages without them).
+CREATE INDEX IF NOT EXISTS idx_wkmp_ai_album_passages ON passages(file_id)
+  WHERE import_metadata LIKE '{"album_passage": true%';
+-- Files whose passages a person has edited: a later import keeps them (and notes the content
+-- changed on disk when its hash no longer matches `hash`).
+CREATE TABLE IF NOT EXISTS wkmp_ai_file_edits (
+  file_id TEXT PRIMARY KEY REFERENCES files(guid) ON DELETE CASCADE,
+  hash TEXT NOT NULL,
+  edited_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
+  changed_on_disk INTEGER NOT NULL DEFAULT 0,
+  CHECK (changed_on_disk IN (0, 1)));

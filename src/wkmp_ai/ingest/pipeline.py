@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from wkmp_ai.config import Settings
+from wkmp_ai.db import editor as editor_queries
 from wkmp_ai.db import files as file_queries
 from wkmp_ai.db import identify as identify_queries
 from wkmp_ai.db import imports as q
@@ -62,6 +63,7 @@ __all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_c
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PROGRESS_INTERVAL_S = 2.0
+EDIT_KEPT_MESSAGE = "the file changed on disk; its passages were edited by hand and are kept as edited"
 IDENTIFY_CONCURRENCY = 4  # album groups identified at once; the rate limiters pace the requests
 
 
@@ -346,7 +348,10 @@ class _ImportRun:
         folder = item.rel_path.rpartition("/")[0]
         create_album = bool(self.params.get("create_album_passage"))
 
-        def write(conn: Any) -> FileToIdentify:
+        def write(conn: Any) -> FileToIdentify | None:
+            if editor_queries.is_edited(conn, item.file_id):  # a person's edit outlives the import
+                q.keep_edited_file(conn, item, analysis)
+                return None
             text = q.PassageText(title, artist, album)
             ids = q.write_file_analysis(
                 conn, item, analysis, text, create_album_passage=create_album, texts=passage_texts(analysis, text)
@@ -358,6 +363,8 @@ class _ImportRun:
 
         request = await self.service.write(write)
         self.written_ids.add(item.file_id)
+        if request is None:
+            session.record_error(ErrorCode.MANUAL_EDIT_KEPT, EDIT_KEPT_MESSAGE, path=item.rel_path)
         for warning in analysis.warnings:
             session.record_error(warning.code, warning.message, path=item.rel_path)
         session.file_finished(slot, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))

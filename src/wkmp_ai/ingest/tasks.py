@@ -18,11 +18,11 @@ if TYPE_CHECKING:
 __all__ = ["analyse_file", "analyse_span"]
 
 
-def analyse_file(path: str, params: Mapping[str, Any], flavor: bool = True) -> FileAnalysis:
+def analyse_file(path: str, params: Mapping[str, Any], flavor: bool = True, peaks: bool = True) -> FileAnalysis:
     from wkmp_ai.audio.analyze import analyze_file
     from wkmp_ai.scan.findindex import find_track_index
 
-    return analyze_file(path, params, flavor=flavor, find_index=find_track_index)
+    return analyze_file(path, params, flavor=flavor, find_index=find_track_index, peaks=peaks)
 
 
 def analyse_span(path: str, start_s: float, end_s: float | None, params: Mapping[str, Any]) -> AmplitudeAnalysis:

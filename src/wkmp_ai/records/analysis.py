@@ -6,6 +6,8 @@
 
 from __future__ import annotations
 
+import sys
+from array import array
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,7 +15,7 @@ from wkmp_ai.errors import ErrorCode
 from wkmp_ai.records.trackindex import TrackIndex
 from wkmp_ai.ticks import seconds_to_ticks
 
-__all__ = ["AmplitudeAnalysis", "AnalysisWarning", "FileAnalysis", "PassageAnalysis", "lead_ticks"]
+__all__ = ["AmplitudeAnalysis", "AnalysisWarning", "FileAnalysis", "PassageAnalysis", "Peaks", "lead_ticks"]
 
 
 @dataclass(frozen=True)
@@ -84,6 +86,37 @@ class PassageAnalysis:
 
 
 @dataclass(frozen=True)
+class Peaks:
+    """Waveform peaks of a file (made by :mod:`wkmp_ai.audio.peaks`): int16 little-endian (min, max)
+    pairs scaled by 32767, one per ``samples_per_peak`` samples. Plain Python here, so that the
+    process that writes and serves them never loads NumPy."""
+
+    sample_rate: int
+    samples_per_peak: int
+    total_samples: int
+    data: bytes
+
+    @property
+    def count(self) -> int:
+        return len(self.data) // 4
+
+    @property
+    def duration_s(self) -> float:
+        return self.total_samples / self.sample_rate if self.sample_rate else 0.0
+
+    def minmax(self, digits: int = 4) -> tuple[list[float], list[float]]:
+        """The lows and the highs, in -1..1."""
+        values = array("h")
+        values.frombytes(self.data)
+        if sys.byteorder == "big":
+            values.byteswap()
+        return (
+            [round(v / 32767, digits) for v in values[0::2]],
+            [round(v / 32767, digits) for v in values[1::2]],
+        )
+
+
+@dataclass(frozen=True)
 class FileAnalysis:
     path: str
     format: str
@@ -94,6 +127,7 @@ class FileAnalysis:
     passages: tuple[PassageAnalysis, ...]
     warnings: tuple[AnalysisWarning, ...]
     track_index: TrackIndex | None = None  # the rip's index the passages follow (docs/cue.md); None: silences
+    peaks: Peaks | None = None  # waveform peaks, when asked for (the import keeps them for the editor)
 
     def to_json(self) -> dict[str, Any]:
         return {
