@@ -1,4 +1,4 @@
-"""The segment editor's API and page (SPEC032 [AIA-UI-010], docs/editor.md): thin routes over
+"""The segment editor's API and page (docs/editor.md): thin routes over
 :mod:`wkmp_ai.services.editor`, :mod:`wkmp_ai.services.releases` and :mod:`wkmp_ai.services.playback`.
 """
 
@@ -14,7 +14,6 @@ from fastapi.responses import FileResponse, HTMLResponse, JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictInt
 
 from wkmp_ai.api.services import Services, get_services
-from wkmp_ai.db.editor import FILTERS
 from wkmp_ai.services import editor, playback, releases
 
 router = APIRouter(tags=["segment editor"])
@@ -52,7 +51,7 @@ class ReleaseChoice(BaseModel):
 @router.get("/files", response_model=None)
 def list_files(
     services: Annotated[Services, Depends(get_services)],
-    filter: Annotated[Literal[FILTERS], Query(description="which files")] = "all",  # type: ignore[valid-type]
+    filter: Annotated[Literal[editor.FILTERS], Query(description="which files")] = "all",  # type: ignore[valid-type]
     q: Annotated[str | None, Query(max_length=200, description="text in the path, title, artist or album")] = None,
     offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,

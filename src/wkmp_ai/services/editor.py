@@ -1,4 +1,4 @@
-"""The segment editor's work (SPEC032 [AIA-UI-010], docs/editor.md): list files, show one with its
+"""The segment editor's work (docs/editor.md): list files, show one with its
 passages, give its waveform peaks, and replace its passages with what a person drew.
 
 Routes and the CLI call these; they take the database and settings and raise
@@ -16,6 +16,7 @@ from wkmp_ai.config import Settings
 from wkmp_ai.db import editor as q
 from wkmp_ai.db import identify as identify_queries
 from wkmp_ai.db.connection import Database
+from wkmp_ai.db.editor import FILTERS
 from wkmp_ai.db.settings import load_import_parameters
 from wkmp_ai.errors import Refused
 from wkmp_ai.records.analysis import Peaks
@@ -24,6 +25,7 @@ from wkmp_ai.services.assign import assignments, write_assignments
 from wkmp_ai.ticks import TICKS_PER_SECOND, seconds_to_ticks
 
 __all__ = [
+    "FILTERS",
     "EditorProblem",
     "PassageEdit",
     "file_detail",
