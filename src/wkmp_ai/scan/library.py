@@ -50,7 +50,8 @@ _CHUNK_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """``phase`` is 'discovering', 'reading' or 'writing'; ``current`` the file being read."""
+    """``phase`` is 'discovering', 'discovered' (``done`` files found, ``total`` to read), 'reading' or
+    'writing'; ``current`` the file being read."""
 
     phase: str
     done: int
@@ -194,6 +195,7 @@ class _Sync:
                 message = not_audio_message(other.rel_path, other.size, path)
                 self.warnings.append(ScanWarning(ErrorCode.NOT_AUDIO, other.rel_path, message))
         to_read = [f for f in found.files if not f.unchanged]
+        self.progress("discovered", len(found.files), len(to_read), force=True)
         for f in found.files:
             if f.unchanged:
                 self._keep(known[f.rel_path], f, "unchanged")

@@ -1,0 +1,26 @@
+"""The import history: past imports with their summaries, newest first (``GET /import/history``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wkmp_ai.db import Database
+from wkmp_ai.db import history as q
+from wkmp_ai.ingest.manager import SessionManager
+
+__all__ = ["MAX_LIMIT", "import_history"]
+
+MAX_LIMIT = 100
+
+
+def import_history(db: Database, sessions: SessionManager, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` imports; the running one carries its live progress instead of a summary."""
+    with db.read() as conn:
+        rows = q.list_imports(conn, limit)
+    active = sessions.active
+    for row in rows:
+        row["running"] = active is not None and row["session_id"] == active.id
+        if row["running"] and active is not None:
+            row["state"] = active.state.value
+            row["progress"] = active.progress()
+    return rows
