@@ -16,7 +16,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
-from wkmp_ai.api import analyze, events, external, folders, health, history, imports, pages, parameters
+from wkmp_ai.api import (
+    analyze,
+    events,
+    external,
+    folders,
+    health,
+    history,
+    imports,
+    pages,
+    parameter_schema,
+    parameters,
+)
 from wkmp_ai.api.responses import plain
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
@@ -28,7 +39,7 @@ from wkmp_ai.ingest.pipeline import ImportService
 __all__ = ["create_app"]
 
 ROUTERS = [health.router, parameters.router, analyze.router, imports.router, events.router, pages.router]
-ROUTERS += [folders.router, external.router, history.router]  # the import wizard's (issue 14)
+ROUTERS += [folders.router, external.router, history.router, parameter_schema.router]  # the import wizard's (issue 14)
 
 
 def create_app(settings: Settings) -> FastAPI:

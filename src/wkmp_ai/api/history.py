@@ -6,9 +6,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
 
+from wkmp_ai.api.responses import error_response
 from wkmp_ai.api.services import Services, get_services
-from wkmp_ai.services.history import MAX_LIMIT, import_history
+from wkmp_ai.services.history import MAX_LIMIT, import_entry, import_history
 
 router = APIRouter(tags=["import"])
 
@@ -22,6 +24,17 @@ async def history(
     that came out of it by outcome (``attention``); kept in the database across restarts."""
     imports = await run_in_threadpool(import_history, services.db, services.sessions, limit)
     return {"imports": imports}
+
+
+@router.get("/import/history/{session_id}", response_model=None)
+async def one_import(
+    session_id: str, services: Annotated[Services, Depends(get_services)]
+) -> dict[str, Any] | JSONResponse:
+    """One import of the history (as in the list), e.g. for its summary after a restart."""
+    entry = await run_in_threadpool(import_entry, services.db, services.sessions, session_id)
+    if entry is None:
+        return error_response(404, "Not Found", f"no import {session_id} in the history", session_id=session_id)
+    return entry
 
 
 @router.get("/import/active")

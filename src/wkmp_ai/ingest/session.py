@@ -193,6 +193,7 @@ class ImportSession:
             "succeeded": self.succeeded,
             "with_warnings": self.with_warnings,
             "failed": self.failed,
+            "unchanged": self.unchanged,
             "current_files": [self.current_files[k] for k in sorted(self.current_files)],
             **self.phases.view(
                 done=self.current,

@@ -8,15 +8,25 @@ from wkmp_ai.db import Database
 from wkmp_ai.db import history as q
 from wkmp_ai.ingest.manager import SessionManager
 
-__all__ = ["MAX_LIMIT", "import_history"]
+__all__ = ["MAX_LIMIT", "import_entry", "import_history"]
 
 MAX_LIMIT = 100
+
+
+def import_entry(db: Database, sessions: SessionManager, session_id: str) -> dict[str, Any] | None:
+    with db.read() as conn:
+        rows = q.list_imports(conn, 1, session_id=session_id)
+    return _with_live(rows, sessions)[0] if rows else None
 
 
 def import_history(db: Database, sessions: SessionManager, limit: int) -> list[dict[str, Any]]:
     """The last ``limit`` imports; the running one carries its live progress instead of a summary."""
     with db.read() as conn:
         rows = q.list_imports(conn, limit)
+    return _with_live(rows, sessions)
+
+
+def _with_live(rows: list[dict[str, Any]], sessions: SessionManager) -> list[dict[str, Any]]:
     active = sessions.active
     for row in rows:
         row["running"] = active is not None and row["session_id"] == active.id
