@@ -13,10 +13,14 @@ import sqlite3
 from typing import Any
 
 from wkmp_ai.db import history as q
+from wkmp_ai.errors import ErrorCode
 from wkmp_ai.events import EventType
 from wkmp_ai.ingest.session import ImportSession
 
 __all__ = ["attention", "finish_record", "start_record", "wait_and_record"]
+
+# Warnings that still mean the file was not imported (the others leave it imported, with a remark).
+NOT_IMPORTED = {ErrorCode.NOT_AUDIO.value, ErrorCode.PATH_OUTSIDE_ROOT.value, ErrorCode.SYMLINK_LOOP.value}
 
 
 def _relative_folder(session: ImportSession) -> str:
@@ -39,11 +43,12 @@ def attention(conn: sqlite3.Connection, session: ImportSession) -> dict[str, Any
     """What the import produced, by outcome; ``skipped`` are the files the session skipped, with the reason."""
     out = q.outcome_since(conn, _sql_time(session.started_at))
     skipped: dict[str, Any] = {"count": 0, "files": []}
-    seen: set[tuple[str, str]] = set()
+    seen = {f["path"] for f in out["failed"]["files"]}  # listed there already, with the reason
     for error in session.errors:
-        if error.severity != "skip_file" or not error.file_path or (error.file_path, error.error_code) in seen:
+        skips = error.severity == "skip_file" or error.error_code in NOT_IMPORTED
+        if not skips or not error.file_path or error.file_path in seen:
             continue
-        seen.add((error.file_path, error.error_code))
+        seen.add(error.file_path)
         skipped["count"] += 1
         if len(skipped["files"]) < q.ATTENTION_LIMIT:
             skipped["files"].append({"path": error.file_path, "code": error.error_code, "reason": error.error_message})

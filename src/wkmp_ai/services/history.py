@@ -30,6 +30,8 @@ def _with_live(rows: list[dict[str, Any]], sessions: SessionManager) -> list[dic
     active = sessions.active
     for row in rows:
         row["running"] = active is not None and row["session_id"] == active.id
+        # its full status (every error) is still answered by /import/status for an hour after the end
+        row["status_available"] = sessions.get(row["session_id"]) is not None
         if row["running"] and active is not None:
             row["state"] = active.state.value
             row["progress"] = active.progress()

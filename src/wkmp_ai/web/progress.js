@@ -3,6 +3,13 @@ import { $, api, el, fmtDuration, fmtInt, folderLabel, plural, stateBadge } from
 
 const sessionId = new URLSearchParams(location.search).get("session_id");
 const UI_URL = document.body.dataset.uiUrl;
+const ROOT = document.body.dataset.root;
+
+/** The import's folder relative to the music folder, as the wizard shows it. */
+function relativeFolder(path) {
+  if (path === ROOT) return "";
+  return path.startsWith(`${ROOT}/`) ? path.slice(ROOT.length + 1) : path;
+}
 const FINISHED = ["COMPLETED", "CANCELLED", "FAILED", "INTERRUPTED"];
 const SHOWN_ERRORS = 500;
 let events = null;
@@ -234,25 +241,26 @@ async function init() {
     fail("No import is running.");
     return;
   }
-  const status = await api(`/import/status/${encodeURIComponent(sessionId)}`);
-  if (!status.ok) {
-    const past = await api(`/import/history/${encodeURIComponent(sessionId)}`);
-    if (!past.ok) { fail("This import is not known to wkmp-ai."); return; }
+  // An import whose session is forgotten (restart, or over an hour ago) is read from the history.
+  const past = await api(`/import/history/${encodeURIComponent(sessionId)}`);
+  if (past.ok && past.data.finished_at && !past.data.status_available) {
     window.importFolder = past.data.folder;
     $("folder-line").textContent = `Folder: ${folderLabel(past.data.folder)}`;
     finish({ ...(past.data.summary || {}), state: past.data.state });
     return;
   }
+  const status = await api(`/import/status/${encodeURIComponent(sessionId)}`);
+  if (!status.ok) { fail("This import is not known to wkmp-ai."); return; }
   const s = status.data;
-  window.importFolder = s.root_folder;
-  $("folder-line").textContent = `Folder: ${s.root_folder}`;
+  window.importFolder = relativeFolder(s.root_folder);
+  $("folder-line").textContent = `Folder: ${folderLabel(window.importFolder)}`;
   for (const e of s.errors) addError(e);
   setState(s.state);
   if (FINISHED.includes(s.state)) {
     finish(s, s.error && s.error.message);
     return;
   }
-  $("title").textContent = "Importing";
+  $("title").textContent = `Importing ${folderLabel(window.importFolder)}`;
   $("progress-panel").hidden = false;
   renderProgress(fromStatus(s));
   follow(s.last_event_id);
