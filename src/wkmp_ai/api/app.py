@@ -52,6 +52,9 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await import_service.close()  # cancels a running import at the next file boundary
+            for extra in app.state.services.extras.values():  # e.g. the folder browser's counting thread
+                if callable(close := getattr(extra, "close", None)):
+                    close()
             db.close()
 
     app = FastAPI(

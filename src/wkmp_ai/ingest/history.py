@@ -9,15 +9,18 @@ pending, without a match, failed in analysis, and skipped (each with its reason)
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from typing import Any
 
 from wkmp_ai.db import history as q
-from wkmp_ai.errors import ErrorCode
+from wkmp_ai.errors import ErrorCode, IngestError
 from wkmp_ai.events import EventType
 from wkmp_ai.ingest.session import ImportSession
 
 __all__ = ["attention", "finish_record", "start_record", "wait_and_record"]
+
+log = logging.getLogger(__name__)
 
 # Warnings that still mean the file was not imported (the others leave it imported, with a remark).
 NOT_IMPORTED = {ErrorCode.NOT_AUDIO.value, ErrorCode.PATH_OUTSIDE_ROOT.value, ErrorCode.SYMLINK_LOOP.value}
@@ -67,4 +70,7 @@ async def wait_and_record(session: ImportSession, write: Any) -> None:
     async for event in session.events.follow(session.events.last_id, wait_s=60.0):
         if event is not None and event.type is EventType.COMPLETED:
             break
-    await write(finish_record, session)
+    try:
+        await write(finish_record, session)
+    except IngestError as exc:  # e.g. the disk filled up: the import's own errors already say so
+        log.warning("import %s: its history row could not be completed: %s", session.id, exc.detail)

@@ -97,8 +97,11 @@ class ImportService:
         self._writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wkmp-writer")
         self._pool: WorkerPool | None = None
         self._recorders: set[asyncio.Task[None]] = set()
-        with db.write() as conn:  # an import a crash or kill -9 left without an end
-            close_interrupted(conn, utc_now_iso())
+        try:
+            with db.write() as conn:  # an import a crash or kill -9 left without an end
+                close_interrupted(conn, utc_now_iso())
+        except IngestError as exc:
+            log.warning("the import history could not be updated: %s", exc.detail)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one transaction on the writer thread."""
@@ -119,7 +122,10 @@ class ImportService:
         return self._pool
 
     async def _run(self, session: ImportSession) -> None:
-        await self.write(history.start_record, session)
+        try:  # the history is a record of the import, never a reason for it to fail
+            await self.write(history.start_record, session)
+        except IngestError as exc:
+            log.warning("import %s: its history row could not be written: %s", session.id, exc.detail)
         recorder = asyncio.create_task(history.wait_and_record(session, self.write))
         self._recorders.add(recorder)
         recorder.add_done_callback(self._recorders.discard)

@@ -39,6 +39,7 @@ class FolderCounter:
         self._counts: dict[str, tuple[float, int]] = {}
         self._running: dict[str, Future[int]] = {}
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wkmp-folder-count")
+        self._closed = threading.Event()
 
     def counts(self, folders: list[Path], *, wait_s: float) -> list[int | None]:
         """The count of each folder if known (waiting up to ``wait_s`` for new ones), else None."""
@@ -61,7 +62,10 @@ class FolderCounter:
     def _count(self, key: str) -> int:
         total = 0
         try:
-            for _dirpath, _dirs, files in os.walk(key, followlinks=False):
+            for _dirpath, dirs, files in os.walk(key, followlinks=False):
+                if self._closed.is_set():  # the service is stopping: give up, it must not wait for a walk
+                    dirs.clear()
+                    break
                 total += sum(1 for name in files if os.path.splitext(name)[1].lower() in AUDIO_SUFFIXES)
         finally:
             with self._lock:
@@ -70,6 +74,7 @@ class FolderCounter:
         return total
 
     def close(self) -> None:
+        self._closed.set()
         self._executor.shutdown(wait=False, cancel_futures=True)
 
 

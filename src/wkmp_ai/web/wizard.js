@@ -35,8 +35,12 @@ function renderSelection() {
 
 async function browse(path, { focusList = false } = {}) {
   clearTimeout(recount);
+  $("start").disabled = true; // until the folder Start would import is the one shown
+  $("folders").setAttribute("aria-busy", "true");
   const reply = await api(`/folders?path=${encodeURIComponent(path)}`);
+  $("start").disabled = Boolean(activeId);
   if (!reply.ok) {
+    $("folders").setAttribute("aria-busy", "false");
     $("folder-error").textContent = reply.data.message || `The folder cannot be shown (error ${reply.status}).`;
     $("folder-error").hidden = false;
     $("folder").setAttribute("aria-invalid", "true");
@@ -195,7 +199,7 @@ async function loadServices() {
       el("span", { class: `dot ${cls}`, "aria-hidden": "true" }),
       el("span", {}, el("strong", { text: label }), " — ",
         el("span", { class: cls === "down" ? "error" : cls === "up" ? "ok" : "", text: word }),
-        el("span", { class: "small muted", text: ` · at most ${s.rate_per_s} requests/s` })));
+        el("span", { class: "small muted", text: ` · at most ${s.rate_per_s} request${s.rate_per_s === 1 ? "" : "s"}/s` })));
   }));
   list.setAttribute("aria-busy", "false");
   const key = $("key-note");
