@@ -135,7 +135,7 @@ def _describe(progress: dict[str, Any]) -> tuple[str, str]:
     scan, analysis, ident = phases["scanning"], phases["analysis"], phases["identification"]
     if progress["phase"] == "scanning":
         if scan["step"] == "discovering":
-            return PHASE_NAMES["scanning"], "looking for audio files"
+            return PHASE_NAMES["scanning"], f"looking for audio files: {scan['files_found']} found"
         found, read, to_read = scan["files_found"], scan["files_read"], scan["files_to_read"]
         return PHASE_NAMES["scanning"], f"{found} found, read {read}/{to_read}"
     eta = analysis["eta_seconds"]

@@ -52,7 +52,7 @@ class PhaseTracker:
         elif step == "writing":
             self.scan_step = "writing"
         elif step == "discovering":
-            self.scan_step = "discovering"
+            self.found, self.scan_step = done, "discovering"
 
     def scan_done(self, found: int) -> None:
         self.found, self.read, self.scan_step = found, self.to_read, "done"

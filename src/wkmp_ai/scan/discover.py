@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import os
 from collections import deque
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Executor, Future
 
 from wkmp_ai.errors import ErrorCode
@@ -204,8 +204,10 @@ def discover(
     workers: int | None = None,
     executor: Executor | None = None,
     want_others: bool = False,
+    on_file: Callable[[int], None] | None = None,
 ) -> Discovery:
     """Every audio file under ``import_dir`` (sorted by root-relative path) and what was met on the way.
+    ``on_file(n)`` is called as the n-th audio file is found (for a live count).
 
     Never raises for what it finds in the tree: unreadable folders and files, loops and links out
     of the root become warnings. Raises ValueError when ``import_dir`` is outside ``root``.
@@ -221,6 +223,8 @@ def discover(
     for item in items:
         if isinstance(item, DiscoveredFile):
             files.append(item)
+            if on_file is not None:
+                on_file(len(files))
         elif isinstance(item, OtherFile):
             others.append(item)
         else:

@@ -50,8 +50,8 @@ _CHUNK_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """``phase`` is 'discovering', 'discovered' (``done`` files found, ``total`` to read), 'reading' or
-    'writing'; ``current`` the file being read."""
+    """``phase`` is 'discovering' (``done`` files found so far), 'discovered' (``done`` files found,
+    ``total`` to read), 'reading' or 'writing'; ``current`` the file being read."""
 
     phase: str
     done: int
@@ -186,7 +186,14 @@ class _Sync:
         hints: dict[str, tuple[int, int, str | None]] = {p: (size, mtime, None) for p, (size, mtime) in others.items()}
         hints.update((p, (k.size, k.mtime_ns, k.format)) for p, k in known.items() if k.size is not None and k.format)
         self.progress("discovering", 0, 0, force=True)
-        found = discover(self.start, self.root, known=hints, executor=self.executor, want_others=True)
+        found = discover(
+            self.start,
+            self.root,
+            known=hints,
+            executor=self.executor,
+            want_others=True,
+            on_file=lambda n: self.progress("discovering", n, 0),  # files found so far
+        )
         self.warnings.extend(found.warnings)
         self._remember_others(found, others)
         for other in found.others:  # named as audio by the user, yet not audio: say so, every scan

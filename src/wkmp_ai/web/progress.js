@@ -40,7 +40,7 @@ function setPhase(id, status, word) {
 }
 
 function scanText(s) {
-  if (s.step === "discovering") return "Looking for audio files…";
+  if (s.step === "discovering") return s.files_found ? `Looking for audio files… ${plural(s.files_found, "file")} found so far.` : "Looking for audio files…";
   const found = `Found ${plural(s.files_found, "audio file")}`;
   if (s.step === "reading") return `${found}; read ${fmtInt(s.files_read)} of ${fmtInt(s.files_to_read)} new or changed (fingerprint of the bytes, tags, cover art).`;
   if (s.step === "writing") return `${found}; saving what was read…`;
