@@ -90,7 +90,7 @@ def test_bad_parameters_are_400_and_start_nothing(live_server: LiveServer) -> No
     reply = live_server.post("/import/start", json={"parameters": {"import_parallelism": 0, "x": 1}})
     assert reply.status_code == 400
     assert set(reply.json()["errors"]) == {"import_parallelism", "x"}
-    assert live_server.get("/events").status_code == 404  # no session was started
+    assert live_server.get("/import/history").json()["imports"] == []  # no session was started
 
 
 def test_unknown_sessions_are_404(live_server: LiveServer) -> None:

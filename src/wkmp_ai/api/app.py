@@ -16,7 +16,19 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from wkmp_ai import __version__
-from wkmp_ai.api import analyze, editor, events, health, imports, pages, parameters
+from wkmp_ai.api import (
+    analyze,
+    editor,
+    events,
+    external,
+    folders,
+    health,
+    history,
+    imports,
+    pages,
+    parameter_schema,
+    parameters,
+)
 from wkmp_ai.api.responses import plain
 from wkmp_ai.api.security import SecurityMiddleware
 from wkmp_ai.api.services import Services
@@ -29,6 +41,7 @@ __all__ = ["create_app"]
 
 ROUTERS = [health.router, parameters.router, analyze.router, imports.router, events.router, pages.router]
 ROUTERS.append(editor.router)  # the segment editor: /files…, /segment-editor
+ROUTERS += [folders.router, external.router, history.router, parameter_schema.router]  # the import wizard's
 
 
 def create_app(settings: Settings) -> FastAPI:
@@ -41,6 +54,7 @@ def create_app(settings: Settings) -> FastAPI:
             yield
         finally:
             await import_service.close()  # cancels a running import at the next file boundary
+            app.state.services.close()  # the folder browser's counting thread
             db.close()
 
     app = FastAPI(

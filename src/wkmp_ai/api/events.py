@@ -5,10 +5,16 @@ reconnects with ``Last-Event-ID`` (header, or ``last_event_id`` query for client
 headers) is sent exactly the events it missed while the buffer holds them, otherwise a fresh
 snapshot. A ``connected`` event opens every stream; keepalive comments follow every 15 s; the
 stream ends after ``completed``.
+
+Without ``session_id`` the stream follows every import instead (wkmp-ui subscribes once): the running
+one from its start, then each next one as it starts; it never ends by itself. Its frames carry no
+``id`` (each session numbers its own events); a client that reconnects gets the running import from
+its start again.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from collections.abc import AsyncIterator
@@ -20,10 +26,12 @@ from sse_starlette import EventSourceResponse, ServerSentEvent
 from wkmp_ai.api.services import Services, get_services
 from wkmp_ai.errors import Refused
 from wkmp_ai.events import utc_now_iso
+from wkmp_ai.ingest.manager import SessionManager
 from wkmp_ai.ingest.session import ImportSession
 
 router = APIRouter(tags=["events"])
 KEEPALIVE_S = 15
+NEXT_SESSION_POLL_S = 0.25  # how often the all-imports stream looks for a new session
 _EVENT_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # the ids we send; a longer one is not ours
 
 
@@ -44,18 +52,43 @@ async def _stream(session: ImportSession, last_seen: int) -> AsyncIterator[Serve
     )
     _missed, lost = session.events.since(last_seen)
     if lost:  # the buffer no longer holds everything missed: send the current picture first
-        snapshot = {
-            "type": "progress",
-            "session_id": session.id,
-            "operation": session.operation,
-            "state": session.state.value,
-            "snapshot": True,
-            **session.progress(),
-        }
-        yield _frame("progress", snapshot)
+        yield _frame("progress", _snapshot(session))
     async for event in session.events.follow(last_seen, wait_s=KEEPALIVE_S):
         if event is not None:
             yield _frame(event.type.value, event.as_dict(), event.id)
+
+
+async def _follow_all(sessions: SessionManager) -> AsyncIterator[ServerSentEvent]:
+    latest = sessions.latest()
+    done: set[str] = {latest.id} if latest is not None and latest.state.finished else set()
+    active = sessions.active
+    yield _frame(
+        "connected",
+        {"type": "connected", "session_id": active.id if active else None, "timestamp": utc_now_iso()},
+    )
+    while True:
+        session = sessions.latest()
+        if session is None or session.id in done:
+            await asyncio.sleep(NEXT_SESSION_POLL_S)
+            continue
+        done.add(session.id)
+        _missed, lost = session.events.since(0)
+        if lost:
+            yield _frame("progress", _snapshot(session))
+        async for event in session.events.follow(0, wait_s=KEEPALIVE_S):
+            if event is not None:
+                yield _frame(event.type.value, event.as_dict())
+
+
+def _snapshot(session: ImportSession) -> dict[str, Any]:
+    return {
+        "type": "progress",
+        "session_id": session.id,
+        "operation": session.operation,
+        "state": session.state.value,
+        "snapshot": True,
+        **session.progress(),
+    }
 
 
 @router.get("/events", response_model=None)
@@ -65,13 +98,14 @@ async def events(
     last_event_id_query: Annotated[int | None, Query(alias="last_event_id", ge=0, lt=10**18)] = None,
     last_event_id: Annotated[str | None, Header()] = None,
 ) -> EventSourceResponse:
-    session = services.sessions.get(session_id) if session_id else services.sessions.latest()
-    if session is None:
-        message = f"no import session {session_id}" if session_id else "no import session has run"
-        raise Refused(message, error="Not Found", status=404)
+    """One import's events (``session_id``), or every import's, as they happen (without it)."""
+    session = services.sessions.get(session_id) if session_id else None
+    if session_id and session is None:
+        raise Refused(f"no import session {session_id}", error="Not Found", status=404)
     last_seen = last_event_id_query or 0
     if last_event_id and last_event_id.strip():  # an empty id is the spec's way of saying none
         if not _EVENT_ID.fullmatch(last_event_id.strip()):
             raise Refused("Last-Event-ID must be an event number this service sent")
         last_seen = int(last_event_id.strip())
-    return EventSourceResponse(_stream(session, last_seen), ping=KEEPALIVE_S, headers={"Cache-Control": "no-store"})
+    stream = _stream(session, last_seen) if session is not None else _follow_all(services.sessions)
+    return EventSourceResponse(stream, ping=KEEPALIVE_S, headers={"Cache-Control": "no-store"})

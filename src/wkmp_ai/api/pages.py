@@ -1,6 +1,6 @@
-"""The web pages : ``/`` (start an import) and ``/import-progress`` (follow one).
-
-One small static page does both; it talks to the same JSON API and SSE stream as any client.
+"""The web pages: ``/`` (the import wizard) and ``/import-progress`` (one import,
+live). Plain HTML with JavaScript modules under ``wkmp_ai/web``; they use the same JSON API and SSE
+stream as any client.
 """
 
 from __future__ import annotations
@@ -18,9 +18,12 @@ router = APIRouter(include_in_schema=False)
 WEB = resources.files("wkmp_ai.web")
 
 
-def _page(services: Services) -> HTMLResponse:
-    text = WEB.joinpath("index.html").read_text(encoding="utf-8")
-    page = text.replace("{{ROOT}}", html.escape(str(services.settings.root_folder)))
+def _page(services: Services, name: str) -> HTMLResponse:
+    text = WEB.joinpath(name).read_text(encoding="utf-8")
+    ui = services.settings.ui_origins[0] if services.settings.ui_origins else "http://localhost:5720"
+    page = text.replace("{{ROOT}}", html.escape(str(services.settings.root_folder))).replace(
+        "{{UI_URL}}", html.escape(ui)
+    )
     return HTMLResponse(
         page,
         headers={
@@ -33,9 +36,9 @@ def _page(services: Services) -> HTMLResponse:
 
 @router.get("/")
 def index(services: Annotated[Services, Depends(get_services)]) -> HTMLResponse:
-    return _page(services)
+    return _page(services, "wizard.html")
 
 
 @router.get("/import-progress")
 def import_progress(services: Annotated[Services, Depends(get_services)]) -> HTMLResponse:
-    return _page(services)
+    return _page(services, "progress.html")

@@ -11,6 +11,8 @@ from wkmp_ai.config import Settings
 from wkmp_ai.db import Database
 from wkmp_ai.ingest.manager import SessionManager
 from wkmp_ai.ingest.pipeline import ImportService
+from wkmp_ai.services.browse import FolderCounter
+from wkmp_ai.services.service_status import ServiceStatus
 
 __all__ = ["Services", "get_services"]
 
@@ -21,6 +23,25 @@ class Services:
     db: Database
     imports: ImportService
     started_monotonic: float = field(default_factory=time.monotonic)
+    _folder_counter: FolderCounter | None = None
+    _service_status: ServiceStatus | None = None
+
+    @property
+    def folder_counter(self) -> FolderCounter:
+        """The folder browser's counts, kept a minute; its thread starts on first use."""
+        if self._folder_counter is None:
+            self._folder_counter = FolderCounter()
+        return self._folder_counter
+
+    @property
+    def service_status(self) -> ServiceStatus:
+        if self._service_status is None:
+            self._service_status = ServiceStatus(self.settings)
+        return self._service_status
+
+    def close(self) -> None:
+        if self._folder_counter is not None:
+            self._folder_counter.close()
 
     @property
     def sessions(self) -> SessionManager:

@@ -1,6 +1,10 @@
 """``wkmp-ai import DIR``: the same session code as the service, with a terminal progress bar.
 
-The bar is one more view of the session's events. SIGTERM and Ctrl-C cancel the session at the
+The bar is one more view of the session's events: the overall percentage, the phase (finding files,
+analysing, identifying) and its counts. Log records go through the bar's own console (rich's
+``RichHandler``), so warnings scroll above a bar that stays whole. The run ends with the summary and
+the files that need attention (not identified, no match, failed, skipped), each with its reason.
+SIGTERM and Ctrl-C cancel the session at the
 next file boundary (nothing half-written) and the command exits non-zero, within 5 s of the signal
 whatever a thread is doing (:mod:`wkmp_ai.shutdown`). ``--json`` prints the
 final summary as one JSON object on stdout; the progress bar goes to stderr either way, and only
@@ -10,18 +14,23 @@ when stderr is a terminal.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import logging
 import signal
 import sys
 from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.logging import RichHandler
+from rich.markup import escape
+from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from wkmp_ai.config import Settings
 from wkmp_ai.events import EventType
+from wkmp_ai.ingest.history import attention
 from wkmp_ai.ingest.session import ImportSession, State
 from wkmp_ai.shutdown import ExitDeadline
 
@@ -55,8 +64,11 @@ async def _run(settings: Settings, directory: Path, *, as_json: bool) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, stop)
-        await _show_progress(session, console, show_bar=console.is_terminal)
-        await service.sessions.wait(session.id)
+        with _logging_through(console):
+            await _show_progress(session, console, show_bar=console.is_terminal)
+            await service.sessions.wait(session.id)
+        with db.read() as conn:
+            outcome = attention(conn, session)
     finally:
         await service.close()
         db.close()
@@ -65,51 +77,78 @@ async def _run(settings: Settings, directory: Path, *, as_json: bool) -> int:
         "root_folder": str(directory),
         **session.summary(),
         "errors": [e.as_dict() for e in session.errors],
+        "attention": outcome,
     }
     if as_json:
         print(json.dumps(summary, sort_keys=True))
     else:
         _print_summary(console, summary)
+        _print_attention(outcome)
     return 0 if session.state is State.COMPLETED else 1
+
+
+@contextlib.contextmanager
+def _logging_through(console: Console) -> Any:
+    """Route log records through ``console`` while the bar shows, so each prints above the bar (without a
+    terminal there is no bar, and the records stay plain lines)."""
+    if not console.is_terminal:
+        yield
+        return
+    root = logging.getLogger()
+    saved = root.handlers[:]
+    handler = RichHandler(console=console, show_path=False, markup=False, rich_tracebacks=False)
+    handler.setLevel(min((h.level for h in saved), default=logging.WARNING))
+    root.handlers = [handler]
+    try:
+        yield
+    finally:
+        root.handlers = saved
 
 
 async def _show_progress(session: ImportSession, console: Console, *, show_bar: bool) -> None:
     columns = [
         TextColumn("{task.description}"),
         BarColumn(),
-        MofNCompleteColumn(),
-        TextColumn("{task.fields[rate]}"),
-        TextColumn("ETA {task.fields[eta]}"),
+        TaskProgressColumn(),
+        TextColumn("{task.fields[detail]}"),
         TimeElapsedColumn(),
     ]
     with Progress(*columns, console=console, transient=True, disable=not show_bar) as bar:
-        task = bar.add_task("Scanning", total=None, rate="", eta="--")
+        task = bar.add_task("Finding files", total=100, detail="")
         async for event in session.events.follow(0, wait_s=1.0):
-            if event is None:
-                continue
-            if event.type is EventType.STATE_CHANGED:
-                bar.update(task, description=str(event.data["new_state"]).capitalize())
-            elif event.type is EventType.PROGRESS:
-                data = event.data
-                eta = data.get("estimated_remaining_seconds")
-                bar.update(
-                    task,
-                    total=data["total"] or None,
-                    completed=data["current"],
-                    rate=f"{data['files_per_second']:.2f} files/s",
-                    eta="--" if eta is None else f"{int(eta) // 60}m{int(eta) % 60:02d}s",
-                    description=_describe(data),
-                )
-            elif event.type is EventType.ERROR and event.data["severity"] != "warning":
-                bar.console.print(
-                    f"[red]{event.data['error_code']}[/] {event.data['file_path']}: {event.data['error_message']}"
-                )
+            if event is not None and event.type is EventType.PROGRESS:
+                description, detail = _describe(event.data)
+                bar.update(task, completed=event.data["overall_percentage"], description=description, detail=detail)
 
 
-def _describe(progress: dict[str, Any]) -> str:
+PHASE_NAMES = {
+    "scanning": "Finding files",
+    "analysis": "Analysing",
+    "identification": "Identifying",
+    "finished": "Done",
+}
+
+
+def _describe(progress: dict[str, Any]) -> tuple[str, str]:
+    """The bar's label (the phase) and its counts."""
+    phases = progress["phases"]
+    scan, analysis, ident = phases["scanning"], phases["analysis"], phases["identification"]
+    if progress["phase"] == "scanning":
+        if scan["step"] == "discovering":
+            return PHASE_NAMES["scanning"], f"looking for audio files: {scan['files_found']} found"
+        found, read, to_read = scan["files_found"], scan["files_read"], scan["files_to_read"]
+        return PHASE_NAMES["scanning"], f"{found} found, read {read}/{to_read}"
+    eta = analysis["eta_seconds"]
+    parts = [f"{analysis['done']}/{analysis['total']} files", f"{analysis['files_per_second']:.2f} files/s"]
+    if progress["phase"] == "analysis" and eta is not None:
+        parts.append(f"ETA {int(eta) // 60}m{int(eta) % 60:02d}s")
+    parts.append(f"{ident['albums_done']}/{ident['albums_total']} albums")
+    if ident["requests_waiting"]:
+        parts.append(f"{ident['requests_waiting']} requests waiting for rate limits")
     files = progress.get("current_files") or []
-    shown = ", ".join(Path(f).name for f in files[:2]) + (" …" if len(files) > 2 else "")
-    return f"{progress.get('state', 'PROCESSING').capitalize()} {shown}".rstrip()
+    if files and progress["phase"] == "analysis":
+        parts.append(", ".join(escape(Path(f).name) for f in files[:2]) + (" …" if len(files) > 2 else ""))
+    return PHASE_NAMES.get(progress["phase"], progress["phase"]), " · ".join(parts)
 
 
 def _print_summary(console: Console, summary: dict[str, Any]) -> None:
@@ -128,3 +167,29 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     for code, count in summary["error_summary"].items():
         table.add_row(code, str(count))
     Console(file=sys.stdout).print(table)
+
+
+ATTENTION = (
+    ("partial", "partly identified", "some passages have no match"),
+    ("pending", "not identified yet", "the services could not be asked (offline, no key); the next import tries"),
+    ("no_match", "no match found", "nothing in MusicBrainz fits"),
+    ("failed", "failed to analyse", None),
+    ("skipped", "skipped", None),
+)
+SHOWN = 50  # files listed per kind; --json lists them all
+
+
+def _print_attention(outcome: dict[str, Any]) -> None:
+    out = Console(file=sys.stdout, highlight=False)
+    lists = [(key, label, why) for key, label, why in ATTENTION if outcome[key]["count"]]
+    if not lists:
+        return
+    out.print("\n[bold]Files that need attention[/]")
+    for key, label, why in lists:
+        bucket = outcome[key]
+        out.print(f"\n[bold]{label}[/] ({bucket['count']})" + (f": {why}" if why else ""))
+        for f in bucket["files"][:SHOWN]:
+            reason = f" — {f['code']}: {f['reason']}" if f.get("reason") else ""
+            out.print(f"  {escape(f['path'])}{escape(reason)}")
+        if bucket["count"] > SHOWN:
+            out.print(f"  … and {bucket['count'] - SHOWN} more (wkmp-ai import --json lists them all)")

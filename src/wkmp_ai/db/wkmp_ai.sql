@@ -148,3 +148,19 @@ CREATE TABLE IF NOT EXISTS wkmp_ai_file_edits (
   edited_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP,
   changed_on_disk INTEGER NOT NULL DEFAULT 0,
   CHECK (changed_on_disk IN (0, 1)));
+-- import history (wkmp_ai.services.history, queries in wkmp_ai.db.history): one row per import
+-- session, written when it starts and again when it ends, so the wizard lists past imports after a
+-- restart. A row left without finished_at was stopped by a crash or kill; it is closed as
+-- INTERRUPTED when the service next starts.
+--   summary    JSON of ImportSession.summary() at the end
+--   attention  JSON {"identified"|"pending"|"no_match"|"failed": {"count", "files": [...]}}: what came out
+CREATE TABLE IF NOT EXISTS wkmp_ai_import_history (
+  session_id TEXT PRIMARY KEY,
+  folder TEXT NOT NULL,             -- root-relative, '' for the root itself
+  state TEXT NOT NULL,
+  started_at TIMESTAMP NOT NULL,
+  finished_at TIMESTAMP,
+  parameters TEXT NOT NULL,         -- JSON of the parameters the import ran with
+  summary TEXT,
+  attention TEXT);
+CREATE INDEX IF NOT EXISTS idx_wkmp_ai_import_history_started ON wkmp_ai_import_history(started_at);

@@ -43,6 +43,7 @@ class RateLimiter:
         self._sleep = sleep
         self._next = -math.inf  # earliest start of the next request
         self._lock: asyncio.Lock | None = None
+        self.waiting = 0  # callers waiting for a slot now (shown in the import's progress)
 
     def _get_lock(self) -> asyncio.Lock:
         if self._lock is None:
@@ -51,9 +52,13 @@ class RateLimiter:
 
     async def acquire(self) -> None:
         """Wait for this caller's slot; the request may start as soon as this returns."""
-        async with self._get_lock():
-            await self._wait_for_slot()
-            self._next = self._clock() + self.interval
+        self.waiting += 1
+        try:
+            async with self._get_lock():
+                await self._wait_for_slot()
+                self._next = self._clock() + self.interval
+        finally:
+            self.waiting -= 1
 
     async def wait_ready(self) -> None:
         """Wait until a request could start now, without taking the slot (used by batchers)."""
@@ -66,7 +71,12 @@ class RateLimiter:
         starts before that call (or the end of the block), and the next slot is a full interval
         after it."""
         lock = self._get_lock()
-        await lock.acquire()
+        self.waiting += 1
+        try:
+            await lock.acquire()
+        except BaseException:
+            self.waiting -= 1
+            raise
         held = True
 
         def sent() -> None:
@@ -77,7 +87,10 @@ class RateLimiter:
                 lock.release()
 
         try:
-            await self._wait_for_slot()
+            try:
+                await self._wait_for_slot()
+            finally:
+                self.waiting -= 1
             self._next = self._clock() + self.interval
             yield sent
         finally:

@@ -53,7 +53,8 @@ _CHUNK_BYTES = 64 << 20
 
 @dataclass(frozen=True)
 class ScanProgress:
-    """``phase`` is 'discovering', 'reading' or 'writing'; ``current`` the file being read."""
+    """``phase`` is 'discovering' (``done`` files found so far), 'discovered' (``done`` files found,
+    ``total`` to read), 'reading' or 'writing'; ``current`` the file being read."""
 
     phase: str
     done: int
@@ -193,7 +194,13 @@ class _Sync:
         )
         self.progress("discovering", 0, 0, force=True)
         found = discover(
-            self.start, self.root, known=hints, executor=self.executor, pools=process_pool, want_others=True
+            self.start,
+            self.root,
+            known=hints,
+            executor=self.executor,
+            pools=process_pool,
+            want_others=True,
+            on_file=lambda n: self.progress("discovering", n, 0),  # files found so far
         )
         self.warnings.extend(found.warnings)
         self._remember_others(found, others)
@@ -203,6 +210,7 @@ class _Sync:
                 message = not_audio_message(other.rel_path, other.size, path)
                 self.warnings.append(ScanWarning(ErrorCode.NOT_AUDIO, other.rel_path, message))
         to_read = [f for f in found.files if not f.unchanged]
+        self.progress("discovered", len(found.files), len(to_read), force=True)
         for f in found.files:
             if f.unchanged:
                 self._keep(known[f.rel_path], f, "unchanged")

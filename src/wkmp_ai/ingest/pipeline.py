@@ -34,11 +34,15 @@ from wkmp_ai.db import identify as identify_queries
 from wkmp_ai.db import imports as q
 from wkmp_ai.db.cachereads import CacheReads
 from wkmp_ai.db.connection import Database
+from wkmp_ai.db.history import close_interrupted
 from wkmp_ai.errors import ErrorCode, IngestError, Severity
+from wkmp_ai.events import utc_now_iso
 from wkmp_ai.identify.identifier import Identifier, make_limiters
+from wkmp_ai.ingest import history
 from wkmp_ai.ingest.identify import identify_and_write
 from wkmp_ai.ingest.library import ScanProgress, sync_library
 from wkmp_ai.ingest.manager import SessionManager
+from wkmp_ai.ingest.phases import Phase
 from wkmp_ai.ingest.ripindex import disc_toc, passage_texts, tracks_of
 from wkmp_ai.ingest.rootfiles import save_album_art
 from wkmp_ai.ingest.session import ImportSession, State
@@ -98,6 +102,12 @@ class ImportService:
         self._pool: WorkerPool | None = None
         self._task_pool: WorkerPool | None = None  # for run_task
         self._pool_lock = asyncio.Lock()
+        self._recorders: set[asyncio.Task[None]] = set()
+        try:
+            with db.write() as conn:  # an import a crash or kill -9 left without an end (before any writer work)
+                close_interrupted(conn, utc_now_iso())
+        except IngestError as exc:
+            log.warning("the import history could not be updated: %s", exc.detail)
 
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(conn, *args)`` in one transaction on the writer thread."""
@@ -127,10 +137,18 @@ class ImportService:
         return result
 
     async def _run(self, session: ImportSession) -> None:
+        try:  # the history is a record of the import, never a reason for it to fail
+            await self.write(history.start_record, session)
+        except IngestError as exc:
+            log.warning("import %s: its history row could not be written: %s", session.id, exc.detail)
+        recorder = asyncio.create_task(history.wait_and_record(session, self.write))
+        self._recorders.add(recorder)
+        recorder.add_done_callback(self._recorders.discard)
         await _ImportRun(self, session).run()
 
     async def close(self) -> None:
         await self.sessions.shutdown()
+        await asyncio.gather(*list(self._recorders), return_exceptions=True)
         for pool in (self._pool, self._task_pool):
             if pool is not None:
                 await pool.close()
@@ -178,6 +196,9 @@ class _ImportRun:
             if session.cancel_requested.is_set():
                 session.transition(State.CANCELLED)
                 return
+            session.phases.phase = Phase.ANALYSIS
+            session.phases.folders_waiting = len({item.rel_path.rpartition("/")[0] for item in work})
+            session.phases.waiting_requests = lambda: {n: lim.waiting for n, lim in self.service.limiters.items()}
             session.transition(State.PROCESSING)
             session.publish_progress()
             self.identifier = Identifier(
@@ -213,7 +234,7 @@ class _ImportRun:
     async def _tick(self) -> None:
         while True:
             await asyncio.sleep(PROGRESS_INTERVAL_S)
-            if self.session.state is State.PROCESSING:
+            if not self.session.state.finished:  # the scan's counts too: the bar never stands still
                 self.session.publish_progress()
 
     def _stopping(self) -> bool:
@@ -245,6 +266,7 @@ class _ImportRun:
                 raise _ScanCancelled
             text = f"Scanning: {progress.phase}" + (f" {progress.done}/{progress.total}" if progress.total else "")
             loop.call_soon_threadsafe(setattr, session, "operation", text)
+            loop.call_soon_threadsafe(session.phases.scan_progress, progress.phase, progress.done, progress.total)
 
         try:
             report = await asyncio.to_thread(
@@ -253,6 +275,7 @@ class _ImportRun:
         except _ScanCancelled:
             session.transition(State.CANCELLED)
             return None
+        session.phases.scan_done(len(report.files))
         for warning in report.warnings:
             session.record_error(warning.code, warning.message, path=warning.path)
         for paths in report.duplicates:
@@ -303,6 +326,7 @@ class _ImportRun:
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
         if current is not None and not self._stopping():
             self._close_folder(current)
+        self.session.phases.phase = Phase.IDENTIFICATION
         if self.identify_tasks and not self._stopping():
             await asyncio.gather(*list(self.identify_tasks), return_exceptions=True)
 
@@ -392,10 +416,13 @@ class _ImportRun:
             self._identify_folder(folder)
 
     def _identify_folder(self, folder: _Folder) -> None:
+        self.session.phases.folders_waiting = max(0, self.session.phases.folders_waiting - 1)
         if not folder.ready or self._stopping():
             return
         requests, folder.ready = folder.ready, []
-        task = asyncio.create_task(self._identify(group_files(requests)))
+        groups = group_files(requests)
+        self.session.phases.albums_total += len(groups)
+        task = asyncio.create_task(self._identify(groups))
         self.identify_tasks.add(task)
         task.add_done_callback(self.identify_tasks.discard)
 
@@ -420,6 +447,7 @@ class _ImportRun:
                 self.art_reported.add(warning.message)
             self.session.record_error(warning.code, warning.message, path=warning.path)
         self.session.identified += len({p.file_id for p in result.passages if p.status.value == "identified"})
+        self.session.phases.albums_done += 1
 
     async def _identify_earlier_pending(self) -> None:
         """Files an earlier run could not identify (offline, no key) get their turn now."""
@@ -429,7 +457,9 @@ class _ImportRun:
         if not pending:
             return
         self.session.operation = f"Identifying {len(pending)} files left pending by earlier imports"
+        self.session.phases.phase = Phase.IDENTIFICATION
         groups = group_files(request for _key, request in pending)
+        self.session.phases.albums_total += len(groups)
         await self._unless_cancelled(  # each result is reported as it is written
             identify_and_write(
                 self.identifier,

@@ -22,6 +22,7 @@ from typing import Any
 
 from wkmp_ai.errors import ErrorCode, Severity, WkmpError
 from wkmp_ai.events import EventLog, EventType, utc_now_iso
+from wkmp_ai.ingest.phases import PhaseTracker
 
 __all__ = ["ErrorRecord", "ImportSession", "InvalidTransition", "State"]
 
@@ -91,6 +92,7 @@ class ImportSession:
     error_summary: Counter[str] = field(default_factory=Counter)
     fatal: ErrorRecord | None = None
     events: EventLog = field(default_factory=EventLog)
+    phases: PhaseTracker = field(default_factory=PhaseTracker)
     cancel_requested: asyncio.Event = field(default_factory=asyncio.Event)
     _started: float = field(default_factory=time.monotonic)
     _ended: float | None = None
@@ -191,7 +193,15 @@ class ImportSession:
             "succeeded": self.succeeded,
             "with_warnings": self.with_warnings,
             "failed": self.failed,
+            "unchanged": self.unchanged,
             "current_files": [self.current_files[k] for k in sorted(self.current_files)],
+            **self.phases.view(
+                done=self.current,
+                total=total,
+                files_per_second=round(self.files_per_second(), 3),
+                eta=self.estimated_remaining_seconds(),
+                finished=self.state.finished,
+            ),
         }
 
     def publish_progress(self) -> None:
@@ -231,6 +241,10 @@ class ImportSession:
             "started_at": self.started_at,
             "elapsed_seconds": round(self.elapsed_seconds, 3),
             "estimated_remaining_seconds": progress["estimated_remaining_seconds"],
+            "phase": progress["phase"],
+            "phases": progress["phases"],
+            "overall_percentage": progress["overall_percentage"],
+            "last_event_id": self.events.last_id,
         }
         if self.state.finished:
             body.update(self.summary())

@@ -211,8 +211,10 @@ def discover(
     executor: Executor | None = None,
     pools: Callable[[int], Executor] | None = None,
     want_others: bool = False,
+    on_file: Callable[[int], None] | None = None,
 ) -> Discovery:
     """Every audio file under ``import_dir`` (sorted by root-relative path) and what was met on the way.
+    ``on_file(n)`` is called as the n-th audio file is found (for a live count).
 
     Never raises for what it finds in the tree: unreadable folders and files, loops and links out
     of the root become warnings. Raises ValueError when ``import_dir`` is outside ``root``.
@@ -228,6 +230,8 @@ def discover(
     for item in items:
         if isinstance(item, DiscoveredFile):
             files.append(item)
+            if on_file is not None:
+                on_file(len(files))
         elif isinstance(item, OtherFile):
             others.append(item)
         else:

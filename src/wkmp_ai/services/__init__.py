@@ -7,5 +7,7 @@ input, does one thing and returns plain data or raises a :class:`~wkmp_ai.errors
 - :mod:`.parameters`: read, update (merge and save) and override the import parameters;
 - :mod:`.folders`: resolve a folder or file a request names, inside the root folder;
 - :mod:`.analysis`: amplitude analysis of a span of one file, in the import's worker pool;
-- :mod:`.imports`: start, cancel and report import sessions.
+- :mod:`.imports`: start, cancel and report import sessions;
+- :mod:`.history`, :mod:`.service_status`: past imports, and whether the web services answer (the wizard);
+- :mod:`.editor`, :mod:`.releases`, :mod:`.assign`, :mod:`.playback`: the segment editor.
 """
