@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from wkmp_ai.scan.library import ScanProgress, sync_library
-
 from tests.synth import tone, write_audio
 from wkmp_ai.db import Database
+from wkmp_ai.ingest.library import ScanProgress, sync_library
 from wkmp_ai.ingest.phases import Phase, PhaseTracker
 from wkmp_ai.scan.discover import discover
 
