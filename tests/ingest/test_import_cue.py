@@ -148,6 +148,10 @@ def test_without_identification_the_passages_keep_the_cue_titles(settings: Setti
     with running_server(settings) as server:  # every service address is dead: nothing is identified
         status = wait_finished(server, server.post("/import/start", json={}).json()["session_id"])
         assert status["state"] == "COMPLETED" and status["files_processed"] == 1
+        # The segment editor says where the boundaries came from.
+        (listed,) = server.get("/files").json()["files"]
+        detail = server.get(f"/files/{listed['id']}").json()
+        assert [p["boundary_source"] for p in detail["passages"]] == ["cue"] * 3
     rows = _rows(root / "wkmp.db", "SELECT title, artist, album FROM passages ORDER BY start_time_ticks")
     assert rows == [
         ("First Light", "The Gapless", "No Silence Here"),

@@ -151,7 +151,10 @@ def passages_of(conn: sqlite3.Connection, file_id: str) -> list[dict[str, Any]]:
         entry.pop("identify_recording_mbid", None)
         entry["album_passage"] = bool(meta.get("album_passage"))
         entry["manually_adjusted"] = bool(meta.get("manually_adjusted"))
-        entry["boundary_source"] = meta.get("boundary_source") or "silence"
+        segmentation = meta.get("segmentation")
+        found_by = segmentation.get("boundary_source") if isinstance(segmentation, dict) else None
+        # "user" once a person moved it, else what the import found: a rip's index (docs/cue.md) or silences
+        entry["boundary_source"] = meta.get("boundary_source") or found_by or "silence"
         entry["lead_source"] = meta.get("lead_source") or "analysis"
         out.append(entry)
     return out

@@ -17,7 +17,12 @@ const IDENT_TEXT = { identified: "identified", no_match: "no match", pending: "p
 const METHOD_TEXT = {
   user: "chosen by hand", "user-release": "release chosen by hand", acoustid: "by fingerprint", tags: "by its tags",
   "release-tags": "by track number", "release-title": "by title", "release-order": "by track order",
-  tag_search: "by a tag search", name_search: "by file names",
+  tag_search: "by a tag search", name_search: "by file names", disc_id: "by the disc's Disc ID",
+};
+// Where a passage's boundaries came from (docs/cue.md, docs/editor.md).
+const BOUNDARY_TEXT = {
+  user: "boundaries by hand", silence: "split at silence", cue: "from the cue sheet",
+  embedded_cue: "from the embedded cue sheet", flac_cuesheet: "from the FLAC cue sheet", chapters: "from chapters",
 };
 
 class Editor {
@@ -252,7 +257,7 @@ class Editor {
         selected: t.recording_mbid === p.recording })));
     const id = p.identification || { status: p.id ? "not_identified" : "pending" };
     const ident = [IDENT_TEXT[id.status] || id.status, METHOD_TEXT[id.method] || id.method, id.score !== null && id.score !== undefined ? `${Math.round(id.score * 100)} %` : null,
-      p.source === "user" ? "boundaries by hand" : "split at silence"].filter(Boolean).join(" · ");
+      BOUNDARY_TEXT[p.source] || "split at silence"].filter(Boolean).join(" · ");
     const short = p.end - p.start < this.minLength;
     return el("tr", { "data-index": i, class: short ? "short" : null },
       el("th", { scope: "row", text: String(i + 1) }),
