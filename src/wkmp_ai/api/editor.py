@@ -100,7 +100,9 @@ async def put_passages(
     result = await asyncio.to_thread(editor.replace_passages, services.db, services.settings, file_id, edits)
     request = result["reidentify"]
     if request is not None:  # identified in the background; the file shows 'pending' until then
-        task = asyncio.create_task(releases.reidentify(services.db, services.settings, request))
+        task = asyncio.create_task(
+            releases.reidentify(services.db, services.settings, request, limiters=services.imports.limiters)
+        )
         _BACKGROUND.add(task)  # kept until done: the event loop holds only weak references
         task.add_done_callback(_BACKGROUND.discard)
     detail: dict[str, Any] = result["file"]
@@ -112,7 +114,9 @@ async def get_releases(
     file_id: FileId, services: Annotated[Services, Depends(get_services)]
 ) -> dict[str, Any] | JSONResponse:
     """Candidate releases with their track lists (cache, else MusicBrainz); a file nothing is known of is searched."""
-    return await releases.release_candidates(services.db, services.settings, file_id)
+    return await releases.release_candidates(
+        services.db, services.settings, file_id, limiters=services.imports.limiters
+    )
 
 
 @router.post("/files/{file_id}/release", response_model=None)
@@ -121,7 +125,12 @@ async def post_release(
 ) -> dict[str, Any] | JSONResponse:
     """Pair the file's passages (or its album folder's) with the tracks of the release the user chose."""
     return await releases.choose_release(
-        services.db, services.settings, file_id, body.release_mbid, whole_folder=body.whole_folder
+        services.db,
+        services.settings,
+        file_id,
+        body.release_mbid,
+        whole_folder=body.whole_folder,
+        limiters=services.imports.limiters,
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from wkmp_ai.config import Settings
@@ -23,6 +23,7 @@ from wkmp_ai.db.connection import Database
 from wkmp_ai.identify.evidence import ReleaseDoc, TrackDoc
 from wkmp_ai.identify.matching import PassageWork, map_to_release
 from wkmp_ai.identify.musicbrainz import is_mbid
+from wkmp_ai.identify.ratelimit import RateLimiter
 from wkmp_ai.records.identify import (
     FileTags,
     FileToIdentify,
@@ -35,13 +36,15 @@ from wkmp_ai.ticks import TICKS_PER_SECOND
 __all__ = ["choose_release", "pair", "reidentify", "release_candidates"]
 
 log = logging.getLogger(__name__)
+# The import's rate limiters (ImportService.limiters), so an edit during an import shares its budget.
+Limiters = Mapping[str, RateLimiter]
 
 
 # --- candidates -----------------------------------------------------------------------------
 
 
 async def _release_doc(
-    db: Database, settings: Settings, mbid: str, identifier: Any | None = None
+    db: Database, settings: Settings, mbid: str, identifier: Any | None = None, limiters: Limiters | None = None
 ) -> tuple[ReleaseDoc | None, str | None]:
     """(release, None), or (None, why not) when MusicBrainz cannot give it."""
     with db.read() as conn:
@@ -51,7 +54,7 @@ async def _release_doc(
     from wkmp_ai.identify.http import ServiceError
     from wkmp_ai.identify.identifier import Identifier
 
-    ident = identifier or Identifier(settings, CacheReads(db))
+    ident = identifier or Identifier(settings, CacheReads(db), limiters=limiters)
     try:
         try:
             doc = await ident.release(mbid)
@@ -83,7 +86,9 @@ def _tracks(doc: ReleaseDoc) -> list[dict[str, Any]]:
     ]
 
 
-async def release_candidates(db: Database, settings: Settings, file_id: str) -> dict[str, Any]:
+async def release_candidates(
+    db: Database, settings: Settings, file_id: str, *, limiters: Limiters | None = None
+) -> dict[str, Any]:
     """The releases this file may be: its current one, then what a search offered, best first."""
     with db.read() as conn:
         if q.file_row(conn, file_id) is None:
@@ -121,7 +126,7 @@ async def release_candidates(db: Database, settings: Settings, file_id: str) -> 
         )
     from wkmp_ai.identify.identifier import Identifier
 
-    ident = Identifier(settings, CacheReads(db))
+    ident = Identifier(settings, CacheReads(db), limiters=limiters)
     try:
         for mbid, entry in entries.items():
             doc, problem = await _release_doc(db, settings, mbid, ident)
@@ -188,7 +193,13 @@ def pair(works: Sequence[PassageWork], release: ReleaseDoc) -> list[tuple[Passag
 
 
 async def choose_release(
-    db: Database, settings: Settings, file_id: str, release_mbid: str, *, whole_folder: bool = False
+    db: Database,
+    settings: Settings,
+    file_id: str,
+    release_mbid: str,
+    *,
+    whole_folder: bool = False,
+    limiters: Limiters | None = None,
 ) -> dict[str, Any]:
     if not is_mbid(release_mbid):
         raise EditorProblem(400, "invalid_request", f"{release_mbid} is not a MusicBrainz release ID")
@@ -197,7 +208,7 @@ async def choose_release(
             raise EditorProblem(404, "not_found", f"no file {file_id}")
         file_ids = q.folder_file_ids(conn, file_id) if whole_folder else [file_id]
         files = [_works(conn, fid) for fid in file_ids]
-    release, problem = await _release_doc(db, settings, release_mbid)
+    release, problem = await _release_doc(db, settings, release_mbid, limiters=limiters)
     if release is None:
         status = 404 if problem == "MusicBrainz does not know this release" else 503
         raise EditorProblem(status, "release_unavailable", problem or "the release cannot be read")
@@ -233,7 +244,9 @@ async def choose_release(
     return {"release_mbid": release_mbid, "title": release.title, "files": report, "file": file_detail(db, file_id)}
 
 
-async def reidentify(db: Database, settings: Settings, request: FileToIdentify) -> None:
+async def reidentify(
+    db: Database, settings: Settings, request: FileToIdentify, *, limiters: Limiters | None = None
+) -> None:
     """Identify passages whose boundaries a person moved (run after the save, in the background);
     whatever cannot be reached leaves them pending for the next import."""
     from wkmp_ai.identify.identifier import Identifier
@@ -241,7 +254,7 @@ async def reidentify(db: Database, settings: Settings, request: FileToIdentify) 
     from wkmp_ai.ingest.writer import Writer
     from wkmp_ai.records.identify import group_files
 
-    ident = Identifier(settings, CacheReads(db))
+    ident = Identifier(settings, CacheReads(db), limiters=limiters)
     writer = Writer(db)
     try:
         await identify_and_write(ident, writer, group_files([request]))
