@@ -328,7 +328,9 @@ class _ImportRun:
             self._close_folder(current)
         self.session.phases.phase = Phase.IDENTIFICATION
         if self.identify_tasks and not self._stopping():
-            await asyncio.gather(*list(self.identify_tasks), return_exceptions=True)
+            # Albums still being identified (perhaps waiting out a service's back-off): a cancel must
+            # not wait for them (the 2 s promise); _stop_identification cancels what is left.
+            await self._unless_cancelled(asyncio.gather(*list(self.identify_tasks), return_exceptions=True))
 
     async def _one_file(self, item: q.WorkItem, slot: int, slots: asyncio.Queue[int], folder: _Folder) -> None:
         session = self.session
