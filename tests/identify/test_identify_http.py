@@ -198,6 +198,7 @@ async def test_connection_errors_are_retried() -> None:
     with pytest.raises(ServiceError) as err:
         await client.get_json("/x")
     assert err.value.kind == "network" and client.stats.requests == 3
+    assert "could not connect (Connection refused)" in str(err.value) and "ConnectError" not in str(err.value)
     await client.aclose()
 
 

@@ -43,7 +43,7 @@ from urllib.parse import quote, quote_plus
 
 import httpx
 
-from wkmp_ai.errors import ErrorCode, WkmpError
+from wkmp_ai.errors import ErrorCode, WkmpError, plain_message
 from wkmp_ai.identify.ratelimit import Clock, RateLimiter, Sleep
 
 __all__ = [
@@ -304,13 +304,13 @@ class ServiceClient:
                     )
                     response = await self._exchange(request)
             except httpx.TimeoutException as exc:
-                last = ServiceError(self.name, f"timed out ({type(exc).__name__})", kind="timeout")
+                last = ServiceError(self.name, _network_words(exc), kind="timeout")
             except TimeoutError:
                 last = ServiceError(self.name, f"the answer took longer than {self.timeout_s:g} s", kind="timeout")
             except _TooLarge as exc:
                 last = ServiceError(self.name, f"answer of more than {exc.size:,} bytes refused", kind="garbage")
             except httpx.TransportError as exc:
-                last = ServiceError(self.name, self.redact(f"{type(exc).__name__}: {exc}"), kind="network")
+                last = ServiceError(self.name, self.redact(_network_words(exc)), kind="network")
             else:
                 try:
                     result = self._evaluate(response, parse, inspect_error)
@@ -410,3 +410,23 @@ class _TooLarge(Exception):
 def _excerpt(response: httpx.Response, limit: int = 4 * MAX_DETAIL) -> str:
     text = response.content[:limit].decode("utf-8", "replace")
     return " ".join(text.split())
+
+
+# What a network failure means, in words a user reads in the progress page and the log (not httpx's
+# class names); the most specific kind first.
+_NETWORK_WORDS: tuple[tuple[type[httpx.TransportError], str], ...] = (
+    (httpx.ConnectTimeout, "timed out while connecting"),
+    (httpx.ReadTimeout, "timed out waiting for the answer"),
+    (httpx.TimeoutException, "timed out"),
+    (httpx.ConnectError, "could not connect"),
+    (httpx.RemoteProtocolError, "the server broke off the answer"),
+    (httpx.ReadError, "the connection broke while reading the answer"),
+    (httpx.WriteError, "the connection broke while sending the request"),
+    (httpx.ProxyError, "the proxy refused the connection"),
+)
+
+
+def _network_words(exc: httpx.TransportError) -> str:
+    words = next((text for kind, text in _NETWORK_WORDS if isinstance(exc, kind)), "network error")
+    detail = plain_message(exc)
+    return f"{words} ({detail})" if detail and detail != type(exc).__name__ else words
