@@ -101,11 +101,7 @@ class _Pipeline:
             info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"], keep_mix=flavor
         )
         self.min_passage = round(params["min_passage_duration_s"] * self.rate)
-        self.tracker = SilenceTracker(
-            threshold_db=params["silence_threshold_db"],
-            min_silence=round(params["min_silence_duration_ms"] / 1000 * self.rate),
-            hop=self.frames.hop,
-        )
+        self.tracker = silence_tracker(params, self.rate, self.frames.hop)
         self.plan = plan
         self.fingerprints = (
             FingerprintScheduler(sample_rate=self.rate, min_passage=self.min_passage)
@@ -185,6 +181,15 @@ class _Pipeline:
             self._flavor("cut", start)
         undecided = self.fingerprints.undecided_start
         self._flavor("safe", safe if undecided is None else min(safe, undecided))
+
+
+def silence_tracker(params: Mapping[str, Any], rate: int, hop: int) -> SilenceTracker:
+    """The silence tracker every analysis of a file uses, from the import parameters."""
+    return SilenceTracker(
+        threshold_db=params["silence_threshold_db"],
+        min_silence=round(params["min_silence_duration_ms"] / 1000 * rate),
+        hop=hop,
+    )
 
 
 def analyze_file(
@@ -372,11 +377,7 @@ def analyze_amplitude(
         rate = audio.info.sample_rate
         frames = FrameAnalyzer(rate, audio.info.channels, a_weighting=params["apply_a_weighting"])
         # Silences as analyze_file finds them: a range that starts or ends in one has quiet edges.
-        tracker = SilenceTracker(
-            threshold_db=params["silence_threshold_db"],
-            min_silence=round(params["min_silence_duration_ms"] / 1000 * rate),
-            hop=frames.hop,
-        )
+        tracker = silence_tracker(params, rate, frames.hop)
         stop = None if end_s is None else round(end_s * rate)
         for block in audio.blocks(block_frames=_block_frames(frames.hop)):
             tracker.update(frames.push(block.pcm)[0])

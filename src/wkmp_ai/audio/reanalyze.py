@@ -16,13 +16,13 @@ from typing import Any
 import numpy as np
 
 from wkmp_ai.audio.amplitude import analyze_range
-from wkmp_ai.audio.analyze import effective_parameters
+from wkmp_ai.audio.analyze import effective_parameters, silence_tracker
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.chromaprint import ChromaprintError, fingerprint_pcm
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, open_audio
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FINGERPRINT_SECONDS
-from wkmp_ai.audio.silence import SilenceTracker, quiet_edges
+from wkmp_ai.audio.silence import quiet_edges
 from wkmp_ai.records.analysis import lead_ticks
 from wkmp_ai.ticks import TICKS_PER_SECOND
 
@@ -51,11 +51,7 @@ def analyze_ranges(
     with open_audio(path) as audio:
         rate = audio.info.sample_rate
         frames = FrameAnalyzer(rate, audio.info.channels, a_weighting=params["apply_a_weighting"])
-        tracker = SilenceTracker(
-            threshold_db=params["silence_threshold_db"],
-            min_silence=round(params["min_silence_duration_ms"] / 1000 * rate),
-            hop=frames.hop,
-        )
+        tracker = silence_tracker(params, rate, frames.hop)
         native = [(s * rate // TICKS_PER_SECOND, e * rate // TICKS_PER_SECOND) for s, e in ranges]
         # In the 11025 Hz timeline: each range's first 120 s.
         windows = [
