@@ -2,8 +2,9 @@
 
 A process that analyses audio no longer imports ``scipy.signal`` or ``scipy.ndimage`` (~1.5 s of
 CPU at each start, docs/audio.md "Performance"): the A-weighting is designed with NumPy, filtered
-by SciPy's compiled ``sosfilt`` kernel loaded on its own, the amplitude analysis' running maximum
-and line fit are NumPy. Each is checked against the SciPy function it replaces.
+by our C kernel (SciPy's arithmetic bit for bit) or SciPy's compiled ``sosfilt`` kernel loaded on
+its own, the amplitude analysis' running maximum and line fit are NumPy. Each is checked against
+the SciPy function it replaces.
 """
 
 from __future__ import annotations
@@ -46,18 +47,28 @@ def test_a_weighting_is_scipys_design_section_for_section(rate: int) -> None:
     np.testing.assert_allclose(a_weighting_sos(rate), scipy_a_weighting(rate), rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kernel", ["compiled", "public"])
-def test_filtering_in_place_equals_sosfilt_across_blocks(
-    dtype: type, kernel: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _use(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pick the kernel under test: ours (C), SciPy's compiled one, or the public fallback."""
+    iir._get()
+    if kernel == "native":
+        assert iir.native_available(), f"the C kernel {iir.NATIVE_LIBRARY} is not built (scripts/install.sh)"
+        return
+    monkeypatch.setattr(iir, "_native", None)
     if kernel == "public":  # the fallback for a SciPy whose kernel cannot be loaded on its own
         monkeypatch.setattr(iir, "_kernel", iir._public)
     else:
         assert iir._get() is not iir._public, "SciPy's compiled kernel did not load"
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kernel", ["native", "compiled", "public"])
+def test_filtering_in_place_equals_sosfilt_across_blocks(
+    dtype: type, kernel: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _use(kernel, monkeypatch)
     rng = np.random.default_rng(7)
     x = rng.standard_normal((2, 50_000)) * 0.3
-    sos = np.vstack([a_weighting_sos(44100), k_weighting_sos(44100)])
+    sos = np.vstack([a_weighting_sos(44100), k_weighting_sos(44100)])[:4]  # 4 sections: the C kernel's most
     expected = sps.sosfilt(sos, x, axis=1)
     out = np.ascontiguousarray(x, dtype=dtype)
     state = np.zeros((2, len(sos), 2), dtype)
@@ -67,6 +78,32 @@ def test_filtering_in_place_equals_sosfilt_across_blocks(
         out[:, start : start + 8192] = block
     error = np.sum((out - expected) ** 2) / np.sum(expected**2)
     assert error < (1e-24 if dtype is np.float64 else 1e-6)  # float32: the -60 dB docs/audio.md states
+
+
+@pytest.mark.parametrize("rows", [1, 2, 3, 6])
+@pytest.mark.parametrize("sections", [1, 2, 3, 4, 5])
+def test_the_c_kernel_is_scipys_bit_for_bit(rows: int, sections: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Identical samples and states, not merely close: the analysis' results must not move with the kernel.
+
+    Five sections are beyond the C kernel: SciPy's does them (same answer, by the same test).
+    """
+    rng = np.random.default_rng(rows * 10 + sections)
+    sos = np.vstack([a_weighting_sos(48000), k_weighting_sos(48000)])[:sections].astype(np.float32)
+    x = (rng.standard_normal((rows, 30_001)) * 0.5).astype(np.float32)
+    state = (rng.standard_normal((rows, sections, 2)) * 0.01).astype(np.float32)
+    results = []
+    for kernel in ("native", "compiled"):
+        _use(kernel, monkeypatch)
+        out, zi = x.copy(), state.copy()
+        for start in range(0, x.shape[1], 4096):
+            block = np.ascontiguousarray(out[:, start : start + 4096])
+            iir.sosfilt_inplace(sos, block, zi)
+            out[:, start : start + 4096] = block
+        results.append((out, zi))
+        monkeypatch.undo()
+    (ours, our_state), (scipys, scipy_state) = results
+    assert np.array_equal(ours, scipys) and np.array_equal(our_state, scipy_state)
+    assert not np.array_equal(ours, x), "nothing was filtered"
 
 
 def test_hold_is_scipys_running_maximum() -> None:
@@ -101,3 +138,38 @@ def test_an_analysing_process_loads_no_heavy_scipy_module_and_no_blas_threads(tm
     heavy = [m for m in report["modules"] if m.split(".")[1] in ("signal", "ndimage", "stats", "optimize")]
     assert heavy == ["scipy.signal._sosfilt"], heavy  # the kernel alone
     assert report["threads"] == 1  # no OpenBLAS threads spinning beside the analysis
+
+
+@pytest.mark.parametrize("kernel", ["native", "compiled"])
+@pytest.mark.parametrize("rows", [1, 2, 3])
+def test_filtered_power_is_the_power_of_sosfilts_output_per_hop(
+    kernel: str, rows: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The K-weighting's one pass (filter, square, sum per hop, weigh channels) equals doing it step by step."""
+    _use(kernel, monkeypatch)
+    rng = np.random.default_rng(rows)
+    sos = k_weighting_sos(44100)
+    x = (rng.standard_normal((rows, 44_100)) * 0.3).astype(np.float32)
+    weights = np.array([1.0, 1.41, 0.0][:rows])
+    hop = 441
+    y = sps.sosfilt(sos, x.astype(np.float64), axis=1)
+    expected = np.zeros(100)
+    for row, weight in zip(y, weights, strict=True):
+        power = row**2
+        expected[:100] += weight * power[:44_100].reshape(100, hop).sum(axis=1)
+    sos32 = sos.astype(np.float32)
+    # In two blocks carrying the state, as the flavor feeds it whole hops.
+    state = np.zeros((rows, 2, 2), np.float32)
+    x_before = x.copy()
+    first = iir.filtered_power(sos32, np.ascontiguousarray(x[:, :29_988]), state, weights, hop)
+    rest = iir.filtered_power(sos32, np.ascontiguousarray(x[:, 29_988:]), state, weights, hop)
+    np.testing.assert_array_equal(x, x_before)  # the input is left as it was
+    assert (len(first), len(rest)) == (68, 32)
+    np.testing.assert_allclose(np.concatenate([first, rest]), expected[:100], rtol=2e-5)  # float32 filtering
+    # A partial last hop is summed over the samples it has.
+    short = iir.filtered_power(
+        sos32, np.ascontiguousarray(x[:, :30_000]), np.zeros((rows, 2, 2), np.float32), weights, hop
+    )
+    partial = sum(w * float(np.sum(r[29_988:30_000] ** 2)) for r, w in zip(y, weights, strict=True))
+    assert len(short) == 69
+    np.testing.assert_allclose(short[-1], partial, rtol=2e-4)

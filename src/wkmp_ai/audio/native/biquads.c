@@ -1,0 +1,170 @@
+/* Cascaded biquads (second-order sections) over float32 rows, in place, carrying the state.
+ *
+ * The same arithmetic, in the same order, as SciPy's sosfilt (transposed direct form II), so the
+ * results are identical bit for bit; docs/audio.md, "Performance and memory", says why this exists:
+ * SciPy's kernel keeps the filter state in memory and filters one row at a time, so every sample
+ * waits on the one before it; here the state lives in registers and two rows (the channels of a
+ * stereo block) are filtered in one loop, two independent chains the processor runs side by side.
+ *
+ * Built by scripts/install.sh (cc -O3 -ffp-contract=off); loaded with ctypes by wkmp_ai/audio/iir.py,
+ * which falls back to SciPy when it is missing. No FMA and no -ffast-math: the order of the
+ * roundings is SciPy's.
+ */
+#include <stddef.h>
+
+#define MAX_SECTIONS 4
+
+typedef struct { float b0, b1, b2, a1, a2; } section;
+
+static void load(const float *sos, int sections, section *s) {
+    for (int k = 0; k < sections; k++) {
+        s[k].b0 = sos[6 * k + 0]; s[k].b1 = sos[6 * k + 1]; s[k].b2 = sos[6 * k + 2];
+        s[k].a1 = sos[6 * k + 4]; s[k].a2 = sos[6 * k + 5];
+    }
+}
+
+/* One step of one section for one chain: y from x, the state (z0, z1) updated as SciPy does. */
+#define STEP(S, X, Z0, Z1, Y)                            \
+    do {                                                 \
+        float y_ = (S).b0 * (X) + (Z0);                  \
+        (Z0) = (S).b1 * (X) - (S).a1 * y_ + (Z1);        \
+        (Z1) = (S).b2 * (X) - (S).a2 * y_;               \
+        (Y) = y_;                                        \
+    } while (0)
+
+/* One row through N sections (N a compile-time constant, so the state stays in registers). */
+#define ONE_ROW(N)                                                                  \
+    static void one_row_##N(const section *s, float *x, size_t n, float *zi) {      \
+        float z0[N], z1[N];                                                         \
+        for (int k = 0; k < N; k++) { z0[k] = zi[2 * k]; z1[k] = zi[2 * k + 1]; }    \
+        for (size_t i = 0; i < n; i++) {                                            \
+            float v = x[i];                                                         \
+            for (int k = 0; k < N; k++) STEP(s[k], v, z0[k], z1[k], v);             \
+            x[i] = v;                                                               \
+        }                                                                           \
+        for (int k = 0; k < N; k++) { zi[2 * k] = z0[k]; zi[2 * k + 1] = z1[k]; }    \
+    }
+
+/* Two rows side by side through N sections. */
+#define TWO_ROWS(N)                                                                           \
+    static void two_rows_##N(const section *s, float *x, float *w, size_t n, float *zx, float *zw) { \
+        float p0[N], p1[N], q0[N], q1[N];                                                     \
+        for (int k = 0; k < N; k++) {                                                         \
+            p0[k] = zx[2 * k]; p1[k] = zx[2 * k + 1]; q0[k] = zw[2 * k]; q1[k] = zw[2 * k + 1]; \
+        }                                                                                     \
+        for (size_t i = 0; i < n; i++) {                                                      \
+            float u = x[i], v = w[i];                                                         \
+            for (int k = 0; k < N; k++) {                                                     \
+                STEP(s[k], u, p0[k], p1[k], u);                                               \
+                STEP(s[k], v, q0[k], q1[k], v);                                               \
+            }                                                                                 \
+            x[i] = u;                                                                         \
+            w[i] = v;                                                                         \
+        }                                                                                     \
+        for (int k = 0; k < N; k++) {                                                         \
+            zx[2 * k] = p0[k]; zx[2 * k + 1] = p1[k]; zw[2 * k] = q0[k]; zw[2 * k + 1] = q1[k]; \
+        }                                                                                     \
+    }
+
+ONE_ROW(1) ONE_ROW(2) ONE_ROW(3) ONE_ROW(4)
+TWO_ROWS(1) TWO_ROWS(2) TWO_ROWS(3) TWO_ROWS(4)
+
+/* The power per hop of N-section-filtered rows, without writing the filtered samples anywhere:
+ * out[h] += sum over rows r of weight[r] * (sum of y^2 over hop h), accumulated in double. */
+#define POWER_ROWS(N)                                                                          \
+    static void power_rows_##N(const section *s, const float *x, size_t rows, size_t n,         \
+                               size_t stride, float *zi, const double *weight, size_t hop,     \
+                               double *out) {                                                  \
+        size_t r = 0;                                                                          \
+        for (; r + 1 < rows; r += 2) {                                                         \
+            const float *a = x + r * stride, *b = x + (r + 1) * stride;                        \
+            float *za = zi + r * 2 * N, *zb = zi + (r + 1) * 2 * N;                            \
+            float p0[N], p1[N], q0[N], q1[N];                                                  \
+            for (int k = 0; k < N; k++) {                                                      \
+                p0[k] = za[2 * k]; p1[k] = za[2 * k + 1]; q0[k] = zb[2 * k]; q1[k] = zb[2 * k + 1]; \
+            }                                                                                  \
+            for (size_t start = 0, h = 0; start < n; start += hop, h++) {                      \
+                size_t end = start + hop < n ? start + hop : n;                                \
+                double sa = 0.0, sb = 0.0;                                                     \
+                for (size_t i = start; i < end; i++) {                                         \
+                    float u = a[i], v = b[i];                                                  \
+                    for (int k = 0; k < N; k++) {                                              \
+                        STEP(s[k], u, p0[k], p1[k], u);                                        \
+                        STEP(s[k], v, q0[k], q1[k], v);                                        \
+                    }                                                                          \
+                    sa += (double)u * u;                                                       \
+                    sb += (double)v * v;                                                       \
+                }                                                                              \
+                out[h] += weight[r] * sa + weight[r + 1] * sb;                                 \
+            }                                                                                  \
+            for (int k = 0; k < N; k++) {                                                      \
+                za[2 * k] = p0[k]; za[2 * k + 1] = p1[k]; zb[2 * k] = q0[k]; zb[2 * k + 1] = q1[k]; \
+            }                                                                                  \
+        }                                                                                      \
+        if (r < rows) {                                                                        \
+            const float *a = x + r * stride;                                                   \
+            float *za = zi + r * 2 * N;                                                        \
+            float p0[N], p1[N];                                                                \
+            for (int k = 0; k < N; k++) { p0[k] = za[2 * k]; p1[k] = za[2 * k + 1]; }           \
+            for (size_t start = 0, h = 0; start < n; start += hop, h++) {                      \
+                size_t end = start + hop < n ? start + hop : n;                                \
+                double sa = 0.0;                                                               \
+                for (size_t i = start; i < end; i++) {                                         \
+                    float u = a[i];                                                            \
+                    for (int k = 0; k < N; k++) STEP(s[k], u, p0[k], p1[k], u);                 \
+                    sa += (double)u * u;                                                       \
+                }                                                                              \
+                out[h] += weight[r] * sa;                                                      \
+            }                                                                                  \
+            for (int k = 0; k < N; k++) { za[2 * k] = p0[k]; za[2 * k + 1] = p1[k]; }           \
+        }                                                                                      \
+    }
+
+POWER_ROWS(1) POWER_ROWS(2) POWER_ROWS(3) POWER_ROWS(4)
+
+/* Weighted power per hop of the filtered rows (x is only read; the last hop may be partial):
+ * out[h] += sum_r weight[r] * sum over hop h of y_r^2, out holding ceil(n / hop) doubles.
+ * Returns 0, or -1 for `sections` outside 1..MAX_SECTIONS or hop 0 (nothing touched). */
+int biquads_power_f32(const float *sos, int sections, const float *x, size_t rows, size_t n, size_t stride,
+                      float *zi, const double *weight, size_t hop, double *out) {
+    section s[MAX_SECTIONS];
+    if (sections < 1 || sections > MAX_SECTIONS || hop == 0) return -1;
+    load(sos, sections, s);
+    switch (sections) {
+        case 1: power_rows_1(s, x, rows, n, stride, zi, weight, hop, out); break;
+        case 2: power_rows_2(s, x, rows, n, stride, zi, weight, hop, out); break;
+        case 3: power_rows_3(s, x, rows, n, stride, zi, weight, hop, out); break;
+        default: power_rows_4(s, x, rows, n, stride, zi, weight, hop, out); break;
+    }
+    return 0;
+}
+
+/* Filter `rows` rows of `n` samples (row r starts at x + r * stride) through `sections` sections
+ * (SciPy's layout: b0 b1 b2 a0 a1 a2 per section, a0 == 1); zi holds rows x sections x 2 states.
+ * Returns 0, or -1 when `sections` is outside 1..MAX_SECTIONS (nothing is touched then). */
+int biquads_f32(const float *sos, int sections, float *x, size_t rows, size_t n, size_t stride, float *zi) {
+    section s[MAX_SECTIONS];
+    if (sections < 1 || sections > MAX_SECTIONS) return -1;
+    load(sos, sections, s);
+    size_t r = 0;
+    size_t zs = 2 * (size_t)sections;
+    for (; r + 1 < rows; r += 2) {
+        float *a = x + r * stride, *b = x + (r + 1) * stride, *za = zi + r * zs, *zb = zi + (r + 1) * zs;
+        switch (sections) {
+            case 1: two_rows_1(s, a, b, n, za, zb); break;
+            case 2: two_rows_2(s, a, b, n, za, zb); break;
+            case 3: two_rows_3(s, a, b, n, za, zb); break;
+            default: two_rows_4(s, a, b, n, za, zb); break;
+        }
+    }
+    if (r < rows) {
+        float *a = x + r * stride, *za = zi + r * zs;
+        switch (sections) {
+            case 1: one_row_1(s, a, n, za); break;
+            case 2: one_row_2(s, a, n, za); break;
+            case 3: one_row_3(s, a, n, za); break;
+            default: one_row_4(s, a, n, za); break;
+        }
+    }
+    return 0;
+}
