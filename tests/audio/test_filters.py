@@ -173,3 +173,27 @@ def test_filtered_power_is_the_power_of_sosfilts_output_per_hop(
     partial = sum(w * float(np.sum(r[29_988:30_000] ** 2)) for r, w in zip(y, weights, strict=True))
     assert len(short) == 69
     np.testing.assert_allclose(short[-1], partial, rtol=2e-4)
+
+
+@pytest.mark.parametrize("kernel", ["native", "numpy"])
+def test_energy_and_slope_per_hop_across_blocks(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The spectral centroid's sums: energy of the mix and of its first difference, per hop, blocks joined."""
+    iir._get()
+    if kernel == "native":
+        assert iir.native_available()
+    else:
+        monkeypatch.setattr(iir, "_native_slope", None)
+    rng = np.random.default_rng(5)
+    mono = (rng.standard_normal(10_000) * 0.4).astype(np.float32)
+    hop = 441
+    diff = np.diff(mono, prepend=np.float32(0.0)).astype(np.float64)  # the file starts from 0
+    whole = 10_000 // hop * hop
+    expected_energy = (mono[:whole].astype(np.float64) ** 2).reshape(-1, hop).sum(axis=1)
+    expected_slope = (diff[:whole] ** 2).reshape(-1, hop).sum(axis=1)
+    e1, s1 = iir.energy_and_slope(mono[: 10 * hop], 0.0, hop)
+    e2, s2 = iir.energy_and_slope(mono[10 * hop :], float(mono[10 * hop - 1]), hop)
+    assert len(e2) == 13 and 10_000 - whole == 298  # the last hop partial
+    np.testing.assert_allclose(np.concatenate([e1, e2[:-1]]), expected_energy, rtol=1e-6)
+    np.testing.assert_allclose(np.concatenate([s1, s2[:-1]]), expected_slope, rtol=1e-6)
+    np.testing.assert_allclose(e2[-1], float(np.sum(mono[whole:].astype(np.float64) ** 2)), rtol=1e-6)
+    np.testing.assert_allclose(s2[-1], float(np.sum(diff[whole:] ** 2)), rtol=1e-6)

@@ -1,4 +1,4 @@
-"""IIR filtering in place as second-order sections, without importing ``scipy.signal``.
+"""IIR filtering as second-order sections (and the per-hop sums made in the same pass), without ``scipy.signal``.
 
 The A-weighting (:mod:`wkmp_ai.audio.envelope`) and the K-weighting (:mod:`wkmp_ai.audio.flavor`)
 are cascades of biquads run over every sample of a file, so their kernel matters (docs/audio.md,
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NATIVE_LIBRARY", "filtered_power", "native_available", "sosfilt_inplace"]
+__all__ = ["NATIVE_LIBRARY", "energy_and_slope", "filtered_power", "native_available", "sosfilt_inplace"]
 
 log = logging.getLogger(__name__)
 
@@ -38,25 +38,27 @@ _MODULE = "scipy.signal._sosfilt"
 _kernel: Kernel | None = None
 _native: Callable[..., int] | None = None
 _native_power: Callable[..., int] | None = None
+_native_slope: Callable[..., int] | None = None
 _native_tried = False
 _lock = threading.Lock()
 
 
-def _load_native() -> tuple[Callable[..., int], Callable[..., int]] | None:
-    """``biquads_f32`` and ``biquads_power_f32`` from our library, or None (not built: SciPy's kernel works)."""
+def _load_native() -> tuple[Callable[..., int], Callable[..., int], Callable[..., int]] | None:
+    """The three functions of our library, or None (not built: SciPy's kernel and NumPy do the work)."""
     if not NATIVE_LIBRARY.is_file():
         return None
     try:
         library = ctypes.CDLL(str(NATIVE_LIBRARY))
-        filtered, power = library.biquads_f32, library.biquads_power_f32
+        filtered, power, slope = library.biquads_f32, library.biquads_power_f32, library.energy_slope_f32
     except (OSError, AttributeError) as exc:
         log.warning("the native filter library cannot be loaded (%s); using SciPy's", exc)
         return None
     pointer, size = ctypes.c_void_p, ctypes.c_size_t
     filtered.argtypes = [pointer, ctypes.c_int, pointer, size, size, size, pointer]
     power.argtypes = [pointer, ctypes.c_int, pointer, size, size, size, pointer, pointer, size, pointer]
-    filtered.restype = power.restype = ctypes.c_int
-    return filtered, power
+    slope.argtypes = [pointer, size, ctypes.c_float, size, pointer, pointer]
+    filtered.restype = power.restype = slope.restype = ctypes.c_int
+    return filtered, power, slope
 
 
 def native_available() -> bool:
@@ -94,11 +96,11 @@ def _public(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
 
 
 def _get() -> Kernel:
-    global _kernel, _native, _native_power, _native_tried
+    global _kernel, _native, _native_power, _native_slope, _native_tried
     if _kernel is None:
         with _lock:
             if not _native_tried:
-                _native, _native_power = _load_native() or (None, None)
+                _native, _native_power, _native_slope = _load_native() or (None, None, None)
                 _native_tried = True
             if _kernel is None:
                 try:
@@ -173,3 +175,34 @@ def filtered_power(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, weights: np.n
             if whole < n:
                 out[-1] += weight * float(np.dot(values[whole:], values[whole:]))
     return out
+
+
+def energy_and_slope(mono: np.ndarray, prev: float, hop: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per hop of ``hop`` samples: the energy of ``mono`` and of its first difference (float64).
+
+    ``prev`` is the sample before ``mono[0]`` (0.0 at the start of a file). The last hop may be
+    partial. One pass in C; NumPy (a difference array, two row-wise dot products) without it.
+    """
+    _get()
+    n = len(mono)
+    count = -(-n // hop)
+    energy, slope = np.zeros(count), np.zeros(count)
+    native = _native_slope
+    if (
+        native is not None
+        and mono.dtype == np.float32
+        and mono.flags.c_contiguous
+        and native(mono.ctypes.data, n, prev, hop, energy.ctypes.data, slope.ctypes.data) == 0
+    ):
+        return energy, slope
+    diff = np.empty(n, np.float32)
+    if n:
+        diff[0] = np.float32(mono[0]) - np.float32(prev)
+        np.subtract(mono[1:], mono[:-1], out=diff[1:])
+    whole = n // hop * hop
+    for values, out in ((np.asarray(mono, np.float64), energy), (diff.astype(np.float64), slope)):
+        hops = values[:whole].reshape(-1, hop)
+        out[: whole // hop] = np.einsum("ij,ij->i", hops, hops)
+        if whole < n:
+            out[-1] = float(np.dot(values[whole:], values[whole:]))
+    return energy, slope

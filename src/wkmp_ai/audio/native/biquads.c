@@ -168,3 +168,23 @@ int biquads_f32(const float *sos, int sections, float *x, size_t rows, size_t n,
     }
     return 0;
 }
+
+/* Per hop of a mono signal x (n samples; `prev` is the sample before x[0]): energy[h] = sum of x^2 and
+ * slope[h] = sum of (x[i] - x[i-1])^2, the difference taken in float as NumPy does, the sums in
+ * double; the last hop may be partial. The spectral centroid of a passage is their ratio. Returns 0. */
+int energy_slope_f32(const float *x, size_t n, float prev, size_t hop, double *energy, double *slope) {
+    if (hop == 0) return -1;
+    for (size_t start = 0, h = 0; start < n; start += hop, h++) {
+        size_t end = start + hop < n ? start + hop : n;
+        double e = 0.0, d = 0.0;
+        for (size_t i = start; i < end; i++) {
+            float v = x[i], step = v - prev;
+            e += (double)v * v;
+            d += (double)step * step;
+            prev = v;
+        }
+        energy[h] = e;
+        slope[h] = d;
+    }
+    return 0;
+}
