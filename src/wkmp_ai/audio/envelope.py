@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wkmp_ai.audio.iir import sosfilt_inplace
+from wkmp_ai.audio.iir import filtered_power
 
 __all__ = [
     "CLIP_LEVEL",
@@ -43,6 +43,7 @@ __all__ = [
 ]
 
 CLIP_LEVEL = 0.99  # a sample this loud counts as clipped
+_ONE_ROW = np.ones(1)  # the weight of the one row (the mix) whose filtered power is summed
 _A_POLES_HZ = (20.598997, 20.598997, 107.65265, 737.86223, 12194.217, 12194.217)
 
 
@@ -144,8 +145,8 @@ class Envelopes:
 class FrameAnalyzer:
     """Consumes planar float32 blocks and grows the per-hop envelopes.
 
-    With ``keep_mix`` the channel sum of each block is handed back intact (flavor uses it);
-    otherwise the A-weighting filter runs in place on it.
+    With ``keep_mix`` the channel sum of each block is handed back (flavor uses it). The
+    A-weighting never changes it: the filter and the per-hop sums run in one pass that only reads it.
     """
 
     def __init__(self, sample_rate: int, channels: int, *, a_weighting: bool = True, keep_mix: bool = False):
@@ -166,20 +167,19 @@ class FrameAnalyzer:
             self._sos = None
             self._energy_scale = np.float32(self._gain**2)
         self._carry = np.zeros((channels, 0), np.float32)
-        self._carry_weighted = np.zeros(0, np.float32)
+        self._carry_mix = np.zeros(0, np.float32)
         self._weighted: list[np.ndarray] = []
         self._peak: list[np.ndarray] = []
         self.total_samples = 0
         self.hops_done = 0
 
-    def _weigh(self, mix: np.ndarray, pcm: np.ndarray) -> np.ndarray:
-        """The A-weighted mix; in place when nobody else needs the unweighted one."""
+    def _weighted_energy(self, mix: np.ndarray, hop: int) -> np.ndarray:
+        """Per hop, the energy of the A-weighted mix (the filter and the sums in one pass, no copy)."""
         if self._sos is None:
-            return mix
-        if self.keep_mix or np.shares_memory(mix, pcm):  # a mono file's mix is its samples
-            mix = mix.copy()
-        sosfilt_inplace(self._sos, mix.reshape(1, -1), self._zi)
-        return mix
+            hops = mix.reshape(-1, hop)
+            return np.einsum("nh,nh->n", hops, hops) * (self._energy_scale / np.float32(hop))
+        row = np.ascontiguousarray(mix, dtype=np.float32).reshape(1, -1)
+        return (filtered_power(self._sos, row, self._zi, _ONE_ROW, hop) / hop).astype(np.float32)
 
     def push(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Add a block; return (loudest_channel_ms, channel_sum) for the hops it completed.
@@ -191,37 +191,35 @@ class FrameAnalyzer:
         self.total_samples += n
         if n == 0:
             return np.zeros(0), channel_sum(pcm) if self.keep_mix else None
-        mix = channel_sum(pcm)
-        weighted = self._weigh(mix, pcm)
+        mix = channel_sum(pcm)  # A-weighted per hop in _add, in order (the filter carries its state)
         mix_out = mix if self.keep_mix else None
         hop = self.hop
         if not self._carry.shape[1] and n % hop == 0:  # whole hops, nothing left over (the usual case)
-            return self._add(pcm, weighted), mix_out
+            return self._add(pcm, mix), mix_out
         parts = []
         offset = 0
         if self._carry.shape[1]:  # complete the hop left over from the last block
             offset = min(hop - self._carry.shape[1], n)
             self._carry = np.concatenate([self._carry, pcm[:, :offset]], axis=1)
-            self._carry_weighted = np.concatenate([self._carry_weighted, weighted[:offset]])
+            self._carry_mix = np.concatenate([self._carry_mix, mix[:offset]])
             if self._carry.shape[1] < hop:
                 return np.zeros(0), mix_out
-            parts.append(self._add(self._carry, self._carry_weighted))
+            parts.append(self._add(self._carry, self._carry_mix))
         whole = offset + (n - offset) // hop * hop
         if whole > offset:
-            parts.append(self._add(pcm[:, offset:whole], weighted[offset:whole]))
+            parts.append(self._add(pcm[:, offset:whole], mix[offset:whole]))
         self._carry = np.array(pcm[:, whole:], dtype=np.float32)
-        self._carry_weighted = np.array(weighted[whole:], dtype=np.float32)
+        self._carry_mix = np.array(mix[whole:], dtype=np.float32)
         loud = np.concatenate(parts) if len(parts) > 1 else (parts[0] if parts else np.zeros(0))
         return loud, mix_out
 
-    def _add(self, pcm: np.ndarray, weighted: np.ndarray) -> np.ndarray:
-        """Envelope values of whole hops (or of one final partial hop)."""
+    def _add(self, pcm: np.ndarray, mix: np.ndarray) -> np.ndarray:
+        """Envelope values of whole hops (or of one final partial hop); ``mix`` is the block's channel sum."""
         hop = self.hop if pcm.shape[1] >= self.hop else pcm.shape[1]
         n = pcm.shape[1] // hop
         energy = hop_energy(pcm, hop)
         loud = (energy.max(axis=0) if self.channels > 1 else energy[0]).astype(np.float64) / hop
-        w = weighted.reshape(n, hop)
-        self._weighted.append(np.einsum("nh,nh->n", w, w) * (self._energy_scale / np.float32(hop)))
+        self._weighted.append(self._weighted_energy(mix, hop))
         # Peaks matter only at the clipping level: look per hop only in blocks that get there.
         top = max(float(pcm.max()), -float(pcm.min()))
         if top >= CLIP_LEVEL:
@@ -234,9 +232,9 @@ class FrameAnalyzer:
 
     def finish(self) -> np.ndarray:
         """Flush the last partial hop; return its loudest-channel value (or an empty array)."""
-        loud = self._add(self._carry, self._carry_weighted) if self._carry.shape[1] else np.zeros(0)
+        loud = self._add(self._carry, self._carry_mix) if self._carry.shape[1] else np.zeros(0)
         self._carry = np.zeros((self.channels, 0), np.float32)
-        self._carry_weighted = np.zeros(0, np.float32)
+        self._carry_mix = np.zeros(0, np.float32)
         return loud
 
     def envelopes(self) -> Envelopes:
