@@ -134,25 +134,35 @@ class TonalFrames:
         return flat.any(axis=1)
 
     def _peaks(self, spectrum: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """SpectralPeaks ordered by magnitude: (frames × max_peaks) Hz and magnitudes, NaN where none."""
+        """SpectralPeaks ordered by magnitude: (frames × max_peaks) Hz and magnitudes, NaN where none.
+
+        Found as strict local maxima over all frames at once, then interpolated and ranked only
+        where there is one (about a third of the bins).
+        """
         lo, hi = self.first_bin, self.last_bin
         left, mid, right = spectrum[:, lo:hi], spectrum[:, lo + 1 : hi + 1], spectrum[:, lo + 2 : hi + 2]
-        is_peak = (mid > left) & (mid > right) & (mid > self.threshold)
-        with np.errstate(invalid="ignore", divide="ignore"):
-            delta = 0.5 * (left - right) / (left - 2.0 * mid + right)
-        value = mid - 0.25 * (left - right) * delta
-        position = (np.arange(lo + 1, hi + 1) + delta) * self.bin_hz
-        is_peak &= position <= self.max_hz
+        rows, cols = np.nonzero((mid > left) & (mid > right) & (mid > self.threshold))
+        below, top, above = left[rows, cols], mid[rows, cols], right[rows, cols]
+        delta = 0.5 * (below - above) / (below - 2.0 * top + above)  # a strict maximum: denominator < 0
+        value = top - 0.25 * (below - above) * delta
+        position = (cols + (lo + 1) + delta) * self.bin_hz
+        inside = position <= self.max_hz
         # The first bin is a peak when it is above the next one (PeakDetection's lower boundary).
-        edge = (spectrum[:, lo] > spectrum[:, lo + 1]) & (spectrum[:, lo] > self.threshold)
-        position = np.concatenate([np.full((len(spectrum), 1), lo * self.bin_hz), position], axis=1)
-        value = np.concatenate([spectrum[:, lo : lo + 1], value], axis=1)
-        is_peak = np.concatenate([edge[:, None], is_peak], axis=1)
-        ranked = np.where(is_peak, value, -np.inf)
-        order = np.argsort(-ranked, axis=1, kind="stable")[:, : self.max_peaks]  # ties: lower frequency
-        rows = np.arange(len(spectrum))[:, None]
-        found = is_peak[rows, order]
-        return np.where(found, position[rows, order], np.nan), np.where(found, value[rows, order], np.nan)
+        edge = np.flatnonzero((spectrum[:, lo] > spectrum[:, lo + 1]) & (spectrum[:, lo] > self.threshold))
+        rows = np.concatenate([edge, rows[inside]])
+        bins = np.concatenate([np.zeros(len(edge), np.int64), cols[inside] + 1])
+        value = np.concatenate([spectrum[edge, lo], value[inside]])
+        position = np.concatenate([np.full(len(edge), lo * self.bin_hz), position[inside]])
+        order = np.lexsort((bins, -value, rows))  # per frame, loudest first; ties: lower frequency
+        rows = rows[order]
+        rank = np.arange(len(rows)) - np.searchsorted(rows, rows)
+        kept = rank < self.max_peaks
+        rows, rank, order = rows[kept], rank[kept], order[kept]
+        freqs = np.full((len(spectrum), self.max_peaks), np.nan)
+        mags = np.full((len(spectrum), self.max_peaks), np.nan)
+        freqs[rows, rank] = position[order]
+        mags[rows, rank] = value[order]
+        return freqs, mags
 
     def _whiten(self, power: np.ndarray, freqs: np.ndarray, mags: np.ndarray) -> np.ndarray:
         """SpectralWhitening of the peaks (NaN stays NaN)."""
