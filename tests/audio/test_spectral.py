@@ -203,3 +203,20 @@ def test_danceability_of_real_recordings_is_essentias(chain: EssentiaChain, reco
 def test_danceability_of_too_little_audio_is_zero() -> None:
     assert spectral.danceability(np.zeros(100, np.float32), SAMPLE_RATE) == 0.0
     assert spectral.danceability(np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE) == 0.0  # all flat
+
+
+def test_more_peaks_than_kept_keeps_essentias_loudest_ties_to_the_lower_frequency(chain: EssentiaChain) -> None:
+    """80 peaks of exactly equal height and 5 louder ones: the 5 and the 55 lowest of the 80, as Essentia keeps."""
+    spectrum = 0.01 + 1e-6 * np.arange(FRAME // 2 + 1)  # a sloping floor: no plateau, no peak
+    equal, louder = np.arange(10, 10 + 4 * 80, 4), np.arange(600, 620, 4)
+    for peaks, height in ((equal, 1.0), (louder, 2.0)):
+        spectrum[peaks], spectrum[peaks - 1], spectrum[peaks + 1], spectrum[peaks + 2] = height, 0.5, 0.5, 0.2
+    frames = np.stack([spectrum, 0.5 * spectrum])
+    got_freqs, got_mags = ours()._peaks(frames)
+    for row, frame in enumerate(frames):
+        expected_freqs, expected_mags = chain.peaks(frame.astype(np.float32))
+        assert len(expected_freqs) == MAX_PEAKS and not np.isnan(got_freqs[row]).any()
+        np.testing.assert_allclose(np.sort(got_freqs[row]), np.sort(expected_freqs), atol=1e-3)
+        np.testing.assert_allclose(np.sort(got_mags[row]), np.sort(expected_mags), rtol=1e-6)
+    bin_hz = SAMPLE_RATE / FRAME
+    assert set(np.round(got_freqs[0] / bin_hz).astype(int)) == {*equal[:55], *louder}
