@@ -22,6 +22,7 @@ import pool runs it. The generated files are kept in ``benchmarks/out/analysis-3
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import resource
 import shutil
@@ -32,6 +33,10 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+
+# As in the import's workers (wkmp_ai.audio sets it, but NumPy is loaded here first): one BLAS
+# thread, else the in-process flavor figures count the CPU of threads the import never runs.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import av
 
