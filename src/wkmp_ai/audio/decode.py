@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import Any
 
 import av
 import av.filter
@@ -240,7 +240,7 @@ class AudioDecoder:
                         problems.gave_up = True
                         return
                     continue
-                yield from cast("list[av.AudioFrame]", frames)  # an audio stream decodes to audio frames
+                yield from frames  # an audio stream decodes to audio frames (no cast: it is per packet)
         except (av.FFmpegError, OSError) as exc:  # the demuxer itself is lost: stop here
             problems.note(self.duration_s, f"the file cannot be read further: {ffmpeg_message(exc)}")
             problems.gave_up = True
