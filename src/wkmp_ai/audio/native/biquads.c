@@ -1,4 +1,6 @@
-/* Cascaded biquads (second-order sections) over float32 rows, in place, carrying the state.
+/* Cascaded biquads (second-order sections) over float32 rows, carrying the state: in place
+ * (biquads_f32), or summing the filtered power per hop without storing it (biquads_power_f32); and
+ * the per-hop energy of a signal and of its first difference (energy_slope_f32).
  *
  * The same arithmetic, in the same order, as SciPy's sosfilt (transposed direct form II), so the
  * results are identical bit for bit; docs/audio.md, "Performance and memory", says why this exists:
