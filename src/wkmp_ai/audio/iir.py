@@ -39,7 +39,6 @@ _kernel: Kernel | None = None
 _native: Callable[..., int] | None = None
 _native_power: Callable[..., int] | None = None
 _native_slope: Callable[..., int] | None = None
-_native_tried = False
 _lock = threading.Lock()
 
 
@@ -96,13 +95,11 @@ def _public(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
 
 
 def _get() -> Kernel:
-    global _kernel, _native, _native_power, _native_slope, _native_tried
+    global _kernel, _native, _native_power, _native_slope
     if _kernel is None:
         with _lock:
-            if not _native_tried:
+            if _kernel is None:  # the first call loads both: our library (if built) and SciPy's kernel
                 _native, _native_power, _native_slope = _load_native() or (None, None, None)
-                _native_tried = True
-            if _kernel is None:
                 try:
                     _kernel = _load_kernel() or _public
                 except (ImportError, OSError):
@@ -166,15 +163,21 @@ def filtered_power(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, weights: np.n
             return out
     y = np.array(x, dtype=x.dtype, order="C")
     sosfilt_inplace(sos, y, zi)
-    whole = n // hop * hop
     for row, weight in zip(y, weights, strict=True):
         if weight:
-            values = row.astype(np.float64)
-            hops = values[:whole].reshape(-1, hop)
-            out[: whole // hop] += weight * np.einsum("ij,ij->i", hops, hops)
-            if whole < n:
-                out[-1] += weight * float(np.dot(values[whole:], values[whole:]))
+            out += weight * _energy_per_hop(row, hop)
     return out
+
+
+def _energy_per_hop(values: np.ndarray, hop: int) -> np.ndarray:
+    """Sum of squares per hop in float64, the last hop partial (the NumPy side of the C sums)."""
+    values = np.asarray(values, dtype=np.float64)
+    whole = len(values) // hop * hop
+    hops = values[:whole].reshape(-1, hop)
+    sums = np.einsum("ij,ij->i", hops, hops)
+    if whole < len(values):
+        sums = np.append(sums, np.dot(values[whole:], values[whole:]))
+    return sums
 
 
 def energy_and_slope(mono: np.ndarray, prev: float, hop: int) -> tuple[np.ndarray, np.ndarray]:
@@ -199,10 +202,4 @@ def energy_and_slope(mono: np.ndarray, prev: float, hop: int) -> tuple[np.ndarra
     if n:
         diff[0] = np.float32(mono[0]) - np.float32(prev)
         np.subtract(mono[1:], mono[:-1], out=diff[1:])
-    whole = n // hop * hop
-    for values, out in ((np.asarray(mono, np.float64), energy), (diff.astype(np.float64), slope)):
-        hops = values[:whole].reshape(-1, hop)
-        out[: whole // hop] = np.einsum("ij,ij->i", hops, hops)
-        if whole < n:
-            out[-1] = float(np.dot(values[whole:], values[whole:]))
-    return energy, slope
+    return _energy_per_hop(mono, hop), _energy_per_hop(diff, hop)
