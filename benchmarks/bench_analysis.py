@@ -53,7 +53,7 @@ FORMATS = ("wav", "flac", "mp3", "ogg", "m4a", "opus")
 CLI_FORMATS = ("flac", "mp3", "ogg", "m4a", "opus")
 Timing = tuple[float, float]  # (wall, CPU) seconds
 WKMP = [sys.executable, "-m", "wkmp_ai"]
-STARTUP = "import wkmp_ai.cli, wkmp_ai.audio.iir as f; f._get()"
+STARTUP = "import wkmp_ai.cli, wkmp_ai.audio.kernels as k; k.kernels()"
 
 
 def _child(args: list[str]) -> Timing:

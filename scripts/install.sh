@@ -9,7 +9,7 @@ want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
 # libswresample4: the resampler fpcalc uses, so that fingerprints are fpcalc's bit for bit (docs/audio.md)
-# gcc, libc6-dev: our C filter kernel (src/wkmp_ai/audio/native/biquads.c; SciPy's is used without it)
+# gcc, libc6-dev: our C kernels (src/wkmp_ai/audio/native/*.c; NumPy and SciPy are used without them)
 packages=(python3 python3-venv python3-pip ca-certificates libchromaprint1 libswresample4 gcc libc6-dev)
 [ "$want_test" = 1 ] && packages+=(libchromaprint-tools chromium)
 
@@ -32,9 +32,11 @@ else
   .venv/bin/python -m pip install -q -e .
 fi
 
-# The IIR filter kernel (docs/audio.md, "Performance and memory"): without it the analysis uses
-# SciPy's, the same results ~2x slower. -O3 unrolls the sections; no -ffast-math, no fused multiply-add: SciPy's roundings.
+# Our C kernels (src/wkmp_ai/audio/kernels.py; docs/audio.md, "Performance and memory"): without
+# them the analysis uses NumPy and SciPy, the same results ~2x slower. -O3 unrolls the filter
+# sections; no -ffast-math, no fused multiply-add: the roundings stay SciPy's and NumPy's.
 native=src/wkmp_ai/audio/native
-if ! cc -O3 -ffp-contract=off -shared -fPIC -o "$native/_biquads.so" "$native/biquads.c"; then
-  echo "warning: the native filter kernel could not be built; the analysis will use SciPy's (slower)" >&2
+rm -f "$native/_biquads.so"  # the library's name before the peaks joined the filters
+if ! cc -O3 -ffp-contract=off -shared -fPIC -o "$native/_kernels.so" "$native"/*.c -lm; then
+  echo "warning: the C kernels could not be built; the analysis will use NumPy and SciPy (slower)" >&2
 fi

@@ -205,14 +205,46 @@ def test_danceability_of_too_little_audio_is_zero() -> None:
     assert spectral.danceability(np.zeros(SAMPLE_RATE, np.float32), SAMPLE_RATE) == 0.0  # all flat
 
 
-def test_more_peaks_than_kept_keeps_essentias_loudest_ties_to_the_lower_frequency(chain: EssentiaChain) -> None:
+def spectra(audio: np.ndarray) -> np.ndarray:
+    """The magnitude spectra of the frames of ``audio``, as TonalFrames makes them."""
+    tonal = ours()
+    count = len(audio) // FRAME
+    frames = np.asarray(audio[: count * FRAME], np.float32).reshape(count, FRAME) * tonal.window
+    return np.abs(np.fft.rfft(frames.astype(np.float64), axis=1))
+
+
+def test_the_c_peaks_are_the_numpy_peaks_bit_for_bit(recordings: list[np.ndarray]) -> None:
+    """Our C kernel (native/peaks.c) and the NumPy version find, place, rank and cut the same peaks."""
+    from wkmp_ai.audio.kernels import kernels
+
+    assert kernels() is not None, "the C kernels are not built (scripts/install.sh)"
+    tonal = ours()
+    cases = [spectra(audio[: 60 * SAMPLE_RATE]) for audio in recordings]
+    cases += [spectra(signal) for signal in synthetic().values()]
+    rng = np.random.default_rng(8)
+    ties = np.round(rng.random((50, FRAME // 2 + 1)) * 8) / 8 + 0.01  # many equal heights, cut at 60
+    cases.append(ties[~tonal._plateaus(ties)])
+    crowded = 0
+    for spectrum in cases:
+        got = tonal._peaks(spectrum)
+        expected = tonal._peaks_numpy(spectrum)
+        for ours_, numpys in zip(got, expected, strict=True):
+            assert np.array_equal(ours_, numpys, equal_nan=True)
+        crowded += int((~np.isnan(got[0][:, -1])).sum())  # frames whose peaks filled all 60 places
+    assert crowded > 100  # the cut at MAX_PEAKS was exercised, not only frames with a few peaks
+
+
+@pytest.mark.parametrize("path", ["c", "numpy"])
+def test_more_peaks_than_kept_keeps_essentias_loudest_ties_to_the_lower_frequency(
+    chain: EssentiaChain, path: str
+) -> None:
     """80 peaks of exactly equal height and 5 louder ones: the 5 and the 55 lowest of the 80, as Essentia keeps."""
     spectrum = 0.01 + 1e-6 * np.arange(FRAME // 2 + 1)  # a sloping floor: no plateau, no peak
     equal, louder = np.arange(10, 10 + 4 * 80, 4), np.arange(600, 620, 4)
     for peaks, height in ((equal, 1.0), (louder, 2.0)):
         spectrum[peaks], spectrum[peaks - 1], spectrum[peaks + 1], spectrum[peaks + 2] = height, 0.5, 0.5, 0.2
     frames = np.stack([spectrum, 0.5 * spectrum])
-    got_freqs, got_mags = ours()._peaks(frames)
+    got_freqs, got_mags = ours()._peaks(frames) if path == "c" else ours()._peaks_numpy(frames)
     for row, frame in enumerate(frames):
         expected_freqs, expected_mags = chain.peaks(frame.astype(np.float32))
         assert len(expected_freqs) == MAX_PEAKS and not np.isnan(got_freqs[row]).any()

@@ -4,7 +4,7 @@ The A-weighting (:mod:`wkmp_ai.audio.envelope`) and the K-weighting (:mod:`wkmp_
 are cascades of biquads run over every sample of a file, so their kernel matters (docs/audio.md,
 *Performance and memory*). In order of preference:
 
-1. our own C kernel (``native/biquads.c``, built by ``scripts/install.sh``, loaded with ctypes):
+1. our own C kernel (``native/biquads.c``, loaded by :mod:`wkmp_ai.audio.kernels`):
    SciPy's arithmetic bit for bit, 2–2.6× as fast — the filter state stays in registers and the
    two channels of a stereo block are filtered side by side. float32, 1–4 sections.
 2. SciPy's compiled ``sosfilt`` kernel, loaded on its own from SciPy's folder (~10 ms). Importing
@@ -16,54 +16,29 @@ are cascades of biquads run over every sample of a file, so their kernel matters
 
 from __future__ import annotations
 
-import ctypes
 import importlib.machinery
 import importlib.util
-import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["NATIVE_LIBRARY", "energy_and_slope", "filtered_power", "native_available", "sosfilt_inplace"]
+from wkmp_ai.audio.kernels import kernels
 
-log = logging.getLogger(__name__)
+__all__ = ["energy_and_slope", "filtered_power", "native_available", "sosfilt_inplace", "weightings"]
 
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
-NATIVE_LIBRARY = Path(__file__).with_name("native") / "_biquads.so"
 _MAX_NATIVE_SECTIONS = 4
 _MODULE = "scipy.signal._sosfilt"
 _kernel: Kernel | None = None
-_native: Callable[..., int] | None = None
-_native_power: Callable[..., int] | None = None
-_native_slope: Callable[..., int] | None = None
 _lock = threading.Lock()
 
 
-def _load_native() -> tuple[Callable[..., int], Callable[..., int], Callable[..., int]] | None:
-    """The three functions of our library, or None (not built: SciPy's kernel and NumPy do the work)."""
-    if not NATIVE_LIBRARY.is_file():
-        return None
-    try:
-        library = ctypes.CDLL(str(NATIVE_LIBRARY))
-        filtered, power, slope = library.biquads_f32, library.biquads_power_f32, library.energy_slope_f32
-    except (OSError, AttributeError) as exc:
-        log.warning("the native filter library cannot be loaded (%s); using SciPy's", exc)
-        return None
-    pointer, size = ctypes.c_void_p, ctypes.c_size_t
-    filtered.argtypes = [pointer, ctypes.c_int, pointer, size, size, size, pointer]
-    power.argtypes = [pointer, ctypes.c_int, pointer, size, size, size, pointer, pointer, size, pointer]
-    slope.argtypes = [pointer, size, ctypes.c_float, size, pointer, pointer]
-    filtered.restype = power.restype = slope.restype = ctypes.c_int
-    return filtered, power, slope
-
-
 def native_available() -> bool:
-    """Whether the C kernel is built and loads (the tests insist on it where a compiler exists)."""
-    _get()
-    return _native is not None
+    """Whether the C kernels are built and load (the tests insist on it where a compiler exists)."""
+    return kernels() is not None
 
 
 def _load_kernel() -> Kernel | None:
@@ -95,11 +70,11 @@ def _public(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
 
 
 def _get() -> Kernel:
-    global _kernel, _native, _native_power, _native_slope
+    """SciPy's kernel, loaded on first use (our C kernels are tried before it)."""
+    global _kernel
     if _kernel is None:
         with _lock:
-            if _kernel is None:  # the first call loads both: our library (if built) and SciPy's kernel
-                _native, _native_power, _native_slope = _load_native() or (None, None, None)
+            if _kernel is None:
                 try:
                     _kernel = _load_kernel() or _public
                 except (ImportError, OSError):
@@ -107,15 +82,19 @@ def _get() -> Kernel:
     return _kernel
 
 
-def _fits_native(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> bool:
+def _sections_fit(sos: np.ndarray, zi: np.ndarray, rows: int) -> bool:
+    """Whether our kernels take these sections and this state for ``rows`` rows (float32, 1-4 sections)."""
     return (
-        sos.dtype == x.dtype == zi.dtype == np.float32
+        sos.dtype == zi.dtype == np.float32
         and 1 <= sos.shape[0] <= _MAX_NATIVE_SECTIONS
         and sos.flags.c_contiguous
-        and x.flags.c_contiguous
         and zi.flags.c_contiguous
-        and zi.shape == (x.shape[0], sos.shape[0], 2)
+        and zi.shape == (rows, sos.shape[0], 2)
     )
+
+
+def _fits_native(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> bool:
+    return x.dtype == np.float32 and x.flags.c_contiguous and _sections_fit(sos, zi, x.shape[0])
 
 
 def sosfilt_inplace(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
@@ -125,13 +104,12 @@ def sosfilt_inplace(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> None:
     ``zi``: (signals, sections, 2), updated to the state after the last sample. All three of one
     dtype (float32 or float64).
     """
-    kernel = _get()
-    native = _native
+    native = kernels()
     if native is not None and _fits_native(sos, x, zi):
         rows, n = x.shape
-        if native(sos.ctypes.data, sos.shape[0], x.ctypes.data, rows, n, n, zi.ctypes.data) == 0:
+        if native.biquads(sos.ctypes.data, sos.shape[0], x.ctypes.data, rows, n, n, zi.ctypes.data) == 0:
             return
-    kernel(sos, x, zi)
+    _get()(sos, x, zi)
 
 
 def filtered_power(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, weights: np.ndarray, hop: int) -> np.ndarray:
@@ -141,13 +119,12 @@ def filtered_power(sos: np.ndarray, x: np.ndarray, zi: np.ndarray, weights: np.n
     carries the state as in :func:`sosfilt_inplace`. The last hop may be partial. float64 sums,
     ``ceil(samples / hop)`` of them.
     """
-    _get()
     rows, n = x.shape
     out = np.zeros(-(-n // hop), np.float64)
     weights = np.ascontiguousarray(weights, dtype=np.float64)
-    native = _native_power
+    native = kernels()
     if native is not None and n and _fits_native(sos, x, zi) and len(weights) == rows:
-        code = native(
+        code = native.biquads_power(
             sos.ctypes.data,
             sos.shape[0],
             x.ctypes.data,
@@ -186,16 +163,15 @@ def energy_and_slope(mono: np.ndarray, prev: float, hop: int) -> tuple[np.ndarra
     ``prev`` is the sample before ``mono[0]`` (0.0 at the start of a file). The last hop may be
     partial. One pass in C; NumPy (a difference array, two row-wise dot products) without it.
     """
-    _get()
     n = len(mono)
     count = -(-n // hop)
     energy, slope = np.zeros(count), np.zeros(count)
-    native = _native_slope
+    native = kernels()
     if (
         native is not None
         and mono.dtype == np.float32
         and mono.flags.c_contiguous
-        and native(mono.ctypes.data, n, prev, hop, energy.ctypes.data, slope.ctypes.data) == 0
+        and native.energy_slope(mono.ctypes.data, n, prev, hop, energy.ctypes.data, slope.ctypes.data) == 0
     ):
         return energy, slope
     diff = np.empty(n, np.float32)
@@ -203,3 +179,68 @@ def energy_and_slope(mono: np.ndarray, prev: float, hop: int) -> tuple[np.ndarra
         diff[0] = np.float32(mono[0]) - np.float32(prev)
         np.subtract(mono[1:], mono[:-1], out=diff[1:])
     return _energy_per_hop(mono, hop), _energy_per_hop(diff, hop)
+
+
+def weightings(
+    a_sos: np.ndarray,
+    a_zi: np.ndarray,
+    k_sos: np.ndarray,
+    k_zi: np.ndarray,
+    k_weights: np.ndarray,
+    x: np.ndarray,
+    mix: np.ndarray,
+    prev: float,
+    hop: int,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Per hop: the A-weighted power of ``mix``, the K-weighted power of the rows of ``x`` (``k_weights``),
+    and the energy and slope energy of ``mix`` (``prev`` its sample before the first).
+
+    Exactly ``filtered_power(a_sos, mix, a_zi, [1], hop)``, ``filtered_power(k_sos, x, k_zi,
+    k_weights, hop)`` and ``energy_and_slope(mix, prev, hop)``, which it falls back to; in one pass
+    of our C kernel for one or two rows, where the two filters cost about what one costs. Each row
+    of ``x`` must be contiguous (the rows need not be: a block's columns are fine).
+    """
+    native = kernels()
+    rows, n = x.shape
+    count = -(-n // hop)
+    k_weights = np.ascontiguousarray(k_weights, dtype=np.float64)
+    if (
+        native is not None
+        and n
+        and rows in (1, 2)
+        and x.dtype == mix.dtype == np.float32
+        and x.strides[1] == x.itemsize
+        and mix.flags.c_contiguous
+        and len(mix) == n
+        and len(k_weights) == rows
+        and _sections_fit(a_sos, a_zi, 1)
+        and _sections_fit(k_sos, k_zi, rows)
+    ):
+        a_out, k_out, energy, slope = (np.empty(count) for _ in range(4))
+        code = native.weightings(
+            x.ctypes.data,
+            rows,
+            n,
+            x.strides[0] // x.itemsize,
+            mix.ctypes.data,
+            prev,
+            a_sos.ctypes.data,
+            a_sos.shape[0],
+            a_zi.ctypes.data,
+            k_sos.ctypes.data,
+            k_sos.shape[0],
+            k_zi.ctypes.data,
+            k_weights.ctypes.data,
+            hop,
+            a_out.ctypes.data,
+            k_out.ctypes.data,
+            energy.ctypes.data,
+            slope.ctypes.data,
+        )
+        if code == 0:
+            return a_out, k_out, energy, slope
+    rows_c = np.ascontiguousarray(x, dtype=np.float32)
+    mix_c = np.ascontiguousarray(mix, dtype=np.float32)
+    a_out = filtered_power(a_sos, mix_c.reshape(1, -1), a_zi, np.ones(1), hop)
+    k_out = filtered_power(k_sos, rows_c, k_zi, k_weights, hop)
+    return (a_out, k_out, *energy_and_slope(mix_c, prev, hop))
