@@ -22,8 +22,9 @@ from scipy import signal as sps
 from tests.synth import music_like, write_audio
 from wkmp_ai.audio import iir
 from wkmp_ai.audio.amplitude import _hold, _line
-from wkmp_ai.audio.envelope import _A_POLES_HZ, a_weighting_sos
-from wkmp_ai.audio.loudness import k_weighting_sos
+from wkmp_ai.audio.envelope import _A_POLES_HZ, FrameAnalyzer, a_weighting_sos, channel_sum, hop_samples
+from wkmp_ai.audio.kernels import LIBRARY
+from wkmp_ai.audio.loudness import channel_weights, k_weighting_sos
 
 RATES = (8000, 11025, 16000, 22050, 32000, 44100, 48000, 88200, 96000, 176400, 192000)
 
@@ -49,11 +50,10 @@ def test_a_weighting_is_scipys_design_section_for_section(rate: int) -> None:
 
 def _use(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """Pick the kernel under test: ours (C), SciPy's compiled one, or the public fallback."""
-    iir._get()
     if kernel == "native":
-        assert iir.native_available(), f"the C kernel {iir.NATIVE_LIBRARY} is not built (scripts/install.sh)"
+        assert iir.native_available(), f"the C kernels {LIBRARY} are not built (scripts/install.sh)"
         return
-    monkeypatch.setattr(iir, "_native", None)
+    monkeypatch.setattr(iir, "kernels", lambda: None)  # as when the library was not built
     if kernel == "public":  # the fallback for a SciPy whose kernel cannot be loaded on its own
         monkeypatch.setattr(iir, "_kernel", iir._public)
     else:
@@ -136,7 +136,8 @@ def test_an_analysing_process_loads_no_heavy_scipy_module_and_no_blas_threads(tm
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, env=env)
     report = json.loads(out.stdout)
     heavy = [m for m in report["modules"] if m.split(".")[1] in ("signal", "ndimage", "stats", "optimize")]
-    assert heavy == ["scipy.signal._sosfilt"], heavy  # the kernel alone
+    # Our C kernels do the filtering; without them SciPy's kernel, loaded alone.
+    assert heavy == ([] if iir.native_available() else ["scipy.signal._sosfilt"]), heavy
     assert report["threads"] == 1  # no OpenBLAS threads spinning beside the analysis
 
 
@@ -178,11 +179,10 @@ def test_filtered_power_is_the_power_of_sosfilts_output_per_hop(
 @pytest.mark.parametrize("kernel", ["native", "numpy"])
 def test_energy_and_slope_per_hop_across_blocks(kernel: str, monkeypatch: pytest.MonkeyPatch) -> None:
     """The spectral centroid's sums: energy of the mix and of its first difference, per hop, blocks joined."""
-    iir._get()
     if kernel == "native":
         assert iir.native_available()
     else:
-        monkeypatch.setattr(iir, "_native_slope", None)
+        monkeypatch.setattr(iir, "kernels", lambda: None)
     rng = np.random.default_rng(5)
     mono = (rng.standard_normal(10_000) * 0.4).astype(np.float32)
     hop = 441
@@ -197,3 +197,88 @@ def test_energy_and_slope_per_hop_across_blocks(kernel: str, monkeypatch: pytest
     np.testing.assert_allclose(np.concatenate([s1, s2[:-1]]), expected_slope, rtol=1e-6)
     np.testing.assert_allclose(e2[-1], float(np.sum(mono[whole:].astype(np.float64) ** 2)), rtol=1e-6)
     np.testing.assert_allclose(s2[-1], float(np.sum(diff[whole:] ** 2)), rtol=1e-6)
+
+
+def _separately(
+    a_sos: np.ndarray, k_sos: np.ndarray, weights: np.ndarray, x: np.ndarray, pieces: list[tuple[int, int]]
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """The A-weighted mix, the K-weighted channels and the mix's energy and slope, each by its own kernel."""
+    a_zi, k_zi = np.zeros((1, len(a_sos), 2), np.float32), np.zeros((len(x), len(k_sos), 2), np.float32)
+    mix = channel_sum(x)
+    out: list[list[np.ndarray]] = [[], [], [], []]
+    prev = 0.0
+    for start, stop in pieces:
+        hop = min(441, stop - start)
+        m, rows = np.ascontiguousarray(mix[start:stop]), np.ascontiguousarray(x[:, start:stop])
+        out[0].append(iir.filtered_power(a_sos, m.reshape(1, -1), a_zi, np.ones(1), hop))
+        out[1].append(iir.filtered_power(k_sos, rows, k_zi, weights, hop))
+        for row, sums in zip(out[2:], iir.energy_and_slope(m, prev, hop), strict=True):
+            row.append(sums)
+        prev = float(m[-1])
+    return [np.concatenate(parts) for parts in out], a_zi, k_zi
+
+
+@pytest.mark.parametrize("rows", [1, 2])
+def test_both_weightings_in_one_pass_are_the_separate_passes_bit_for_bit(rows: int) -> None:
+    """weightings_f32 (the A- and K-weighting as lanes of one vector) gives each kernel's own sums and states."""
+    assert iir.native_available()
+    rng = np.random.default_rng(20 + rows)
+    wide = (rng.standard_normal((rows, 90_000)) * 0.4).astype(np.float32)
+    x = wide[:, 1_000:80_000]  # rows contiguous, the block not: as a block's columns reach the kernel
+    mix = channel_sum(x)
+    a_sos = a_weighting_sos(44100)
+    a_sos[0, :3] /= rows  # the mix's 1/channels in the filter's gain, as FrameAnalyzer has it
+    a_sos = a_sos.astype(np.float32)
+    k_sos = k_weighting_sos(44100).astype(np.float32)
+    weights = np.array([1.0, 1.41][:rows])
+    pieces = [(0, 441 * 40), (441 * 40, 441 * 150), (441 * 150, 79_000)]  # whole hops, then a partial one
+    expected, a_state, k_state = _separately(a_sos, k_sos, weights, x, pieces)
+    a_zi, k_zi = np.zeros((1, 3, 2), np.float32), np.zeros((rows, 2, 2), np.float32)
+    got: list[list[np.ndarray]] = [[], [], [], []]
+    prev = 0.0
+    for start, stop in pieces:
+        sums = iir.weightings(
+            a_sos, a_zi, k_sos, k_zi, weights, x[:, start:stop], mix[start:stop], prev, min(441, stop - start)
+        )
+        for row, part in zip(got, sums, strict=True):
+            row.append(part)
+        prev = float(mix[stop - 1])
+    for ours, theirs in zip(got, expected, strict=True):
+        assert np.array_equal(np.concatenate(ours), theirs)
+    assert np.array_equal(a_zi, a_state) and np.array_equal(k_zi, k_state)
+    assert len(expected[0]) == 180 and np.all(expected[1] > 0)
+
+
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_the_flavors_sums_made_with_the_envelopes_are_the_separate_sums(channels: int) -> None:
+    """FrameAnalyzer with ``loudness`` (blocks of odd sizes: hops carried across blocks) keeps its
+    envelopes as they were and sums per hop what the K-weighting and energy kernels give over the
+    whole signal (six channels take the separate kernels inside)."""
+    rate = 44100
+    hop = hop_samples(rate)
+    rng = np.random.default_rng(channels)
+    x = (rng.standard_normal((channels, 5 * rate + 123)) * 0.3).astype(np.float32)
+    names = ["FL", "FR", "FC", "LFE", "BL", "BR"][:channels] if channels > 1 else ["FC"]
+    k_sos, weights = k_weighting_sos(rate).astype(np.float32), channel_weights(names)
+    plain = FrameAnalyzer(rate, channels)
+    with_sums = FrameAnalyzer(rate, channels, loudness=(k_sos, weights))
+    for start in range(0, x.shape[1], 30_001):
+        block = x[:, start : start + 30_001]
+        for analyzer in (plain, with_sums):
+            analyzer.push(np.ascontiguousarray(block))
+    plain.finish()
+    with_sums.finish()
+    assert np.array_equal(plain.envelopes().weighted_ms, with_sums.envelopes().weighted_ms)
+    whole = x.shape[1] // hop * hop
+    mix = channel_sum(x)
+    state = np.zeros((channels, 2, 2), np.float32)
+    k_power = np.concatenate(
+        [
+            iir.filtered_power(k_sos, np.ascontiguousarray(x[:, :whole]), state, weights, hop),
+            iir.filtered_power(k_sos, np.ascontiguousarray(x[:, whole:]), state, weights, x.shape[1] - whole),
+        ]
+    )
+    e1, s1 = iir.energy_and_slope(np.ascontiguousarray(mix[:whole]), 0.0, hop)
+    e2, s2 = iir.energy_and_slope(np.ascontiguousarray(mix[whole:]), float(mix[whole - 1]), x.shape[1] - whole)
+    expected = np.array([k_power, np.concatenate([e1, e2]), np.concatenate([s1, s2])], np.float32)
+    assert np.array_equal(with_sums.loudness_sums(), expected)

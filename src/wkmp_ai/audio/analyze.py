@@ -31,7 +31,7 @@ from wkmp_ai import params as P
 from wkmp_ai.audio.amplitude import AmplitudeResult, analyze_range
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
-from wkmp_ai.audio.envelope import FrameAnalyzer, channel_sum
+from wkmp_ai.audio.envelope import FrameAnalyzer, channel_sum, hop_samples
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
 from wkmp_ai.audio.peaks import PeaksCollector
 from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, index_plan, unfit_warning
@@ -97,8 +97,20 @@ class _Pipeline:
         info = audio.info
         self.audio = audio
         self.rate = info.sample_rate
+        self.flavor = None
+        self.flavor_problem: str | None = None
+        loudness = None
+        if flavor:
+            try:
+                from wkmp_ai.audio.flavor import FlavorCollector, loudness_filter
+
+                self.flavor = FlavorCollector(self.rate, hop_samples(self.rate))
+                loudness = loudness_filter(self.rate, _channel_names(info))
+            except (ImportError, RuntimeError) as exc:  # Essentia missing or broken: no flavor, say so
+                self.flavor_problem = f"Essentia is not available: {exc}"
+        # The flavor's loudness and centroid sums are made with the envelopes, in the same pass.
         self.frames = FrameAnalyzer(
-            info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"], keep_mix=flavor
+            info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"], keep_mix=peaks, loudness=loudness
         )
         self.min_passage = round(params["min_passage_duration_s"] * self.rate)
         self.tracker = silence_tracker(params, self.rate, self.frames.hop)
@@ -108,15 +120,6 @@ class _Pipeline:
             if plan is None
             else PlannedFingerprints(sample_rate=self.rate, starts=plan.starts)
         )
-        self.flavor = None
-        self.flavor_problem: str | None = None
-        if flavor:
-            try:
-                from wkmp_ai.audio.flavor import FlavorCollector
-
-                self.flavor = FlavorCollector(self.rate, _channel_names(info), self.frames.hop)
-            except (ImportError, RuntimeError) as exc:  # Essentia missing or broken: no flavor, say so
-                self.flavor_problem = f"Essentia is not available: {exc}"
         # Waveform peaks for the segment editor, from the same mix (docs/editor.md).
         self.peaks = PeaksCollector(self.rate, scale=1.0 / info.channels) if peaks else None
         self._onset_sent = False
@@ -139,10 +142,9 @@ class _Pipeline:
                 index, fp_pcm = self.audio.fingerprint_samples(block)
                 self.fingerprints.feed(index, fp_pcm)
                 self._flavor("push_stream", index, fp_pcm)
-            self._flavor("push", block.pcm, mono)
         self.tracker.finish(self.frames.total_samples)
         self._relay([])
-        self._flavor("finish")
+        self._flavor("finish", self.frames.loudness_sums())
 
     def _flavor(self, method: str, *args: Any) -> None:
         """Call the flavor stage; if Essentia fails, the file goes on without flavor (and says so)."""

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from wkmp_ai.audio.iir import filtered_power
+from wkmp_ai.audio.iir import energy_and_slope, filtered_power, weightings
 
 __all__ = [
     "CLIP_LEVEL",
@@ -145,11 +145,23 @@ class Envelopes:
 class FrameAnalyzer:
     """Consumes planar float32 blocks and grows the per-hop envelopes.
 
-    With ``keep_mix`` the channel sum of each block is handed back (flavor uses it). The
+    With ``keep_mix`` the channel sum of each block is handed back (the editor's peaks use it). The
     A-weighting never changes it: the filter and the per-hop sums run in one pass that only reads it.
+
+    With ``loudness`` (the K-weighting's sections and the channels' weights) it also sums, per hop,
+    what the flavor's loudness and centroid need (:meth:`loudness_sums`), in the same pass as the
+    A-weighting (:func:`~wkmp_ai.audio.iir.weightings`).
     """
 
-    def __init__(self, sample_rate: int, channels: int, *, a_weighting: bool = True, keep_mix: bool = False):
+    def __init__(
+        self,
+        sample_rate: int,
+        channels: int,
+        *,
+        a_weighting: bool = True,
+        keep_mix: bool = False,
+        loudness: tuple[np.ndarray, np.ndarray] | None = None,
+    ):
         self.sample_rate = sample_rate
         self.channels = channels
         self.hop = hop_samples(sample_rate)
@@ -170,6 +182,14 @@ class FrameAnalyzer:
         self._carry_mix = np.zeros(0, np.float32)
         self._weighted: list[np.ndarray] = []
         self._peak: list[np.ndarray] = []
+        self._k_sos: np.ndarray | None = None
+        if loudness is not None:
+            sos, weights = loudness
+            self._k_sos = np.ascontiguousarray(sos, dtype=np.float32)
+            self._k_weights = np.asarray(weights, dtype=np.float64)
+            self._k_zi = np.zeros((channels, self._k_sos.shape[0], 2), np.float32)
+        self._prev = 0.0  # the mix's last sample so far (its first difference spans the pieces)
+        self._loudness: list[np.ndarray] = []
         self.total_samples = 0
         self.hops_done = 0
 
@@ -180,6 +200,33 @@ class FrameAnalyzer:
             return np.einsum("nh,nh->n", hops, hops) * (self._energy_scale / np.float32(hop))
         row = np.ascontiguousarray(mix, dtype=np.float32).reshape(1, -1)
         return (filtered_power(self._sos, row, self._zi, _ONE_ROW, hop) / hop).astype(np.float32)
+
+    def _weighted_and_loudness(self, pcm: np.ndarray, mix: np.ndarray, hop: int) -> np.ndarray:
+        """:meth:`_weighted_energy`, keeping per hop the K-weighted power of the channels and the
+        energy and slope energy of the mix (float32: 1.3 MB an hour for the three)."""
+        assert self._k_sos is not None
+        mix = np.ascontiguousarray(mix, dtype=np.float32)
+        if self._sos is None:
+            weighted = self._weighted_energy(mix, hop)
+            rows = np.ascontiguousarray(pcm, dtype=np.float32)
+            k_power = filtered_power(self._k_sos, rows, self._k_zi, self._k_weights, hop)
+            energy, slope = energy_and_slope(mix, self._prev, hop)
+        else:
+            a_power, k_power, energy, slope = weightings(
+                self._sos, self._zi, self._k_sos, self._k_zi, self._k_weights, pcm, mix, self._prev, hop
+            )
+            weighted = (a_power / hop).astype(np.float32)
+        self._prev = float(mix[-1])
+        self._loudness.append(np.array([k_power, energy, slope], np.float32))
+        return weighted
+
+    def loudness_sums(self) -> np.ndarray:
+        """Per hop (3, hops) float32: K-weighted channel power, mix energy, mix slope energy (sums, not means)."""
+        if not self._loudness:
+            return np.zeros((3, 0), np.float32)
+        if len(self._loudness) > 1:
+            self._loudness = [np.concatenate(self._loudness, axis=1)]
+        return self._loudness[0]
 
     def push(self, pcm: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Add a block; return (loudest_channel_ms, channel_sum) for the hops it completed.
@@ -219,7 +266,10 @@ class FrameAnalyzer:
         n = pcm.shape[1] // hop
         energy = hop_energy(pcm, hop)
         loud = (energy.max(axis=0) if self.channels > 1 else energy[0]).astype(np.float64) / hop
-        self._weighted.append(self._weighted_energy(mix, hop))
+        if self._k_sos is None:
+            self._weighted.append(self._weighted_energy(mix, hop))
+        else:
+            self._weighted.append(self._weighted_and_loudness(pcm, mix, hop))
         # Peaks matter only at the clipping level: look per hop only in blocks that get there.
         top = max(float(pcm.max()), -float(pcm.min()))
         if top >= CLIP_LEVEL:

@@ -40,10 +40,9 @@ import numpy as np
 
 from wkmp_ai.audio import loudness, spectral
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE
-from wkmp_ai.audio.iir import energy_and_slope, filtered_power
 from wkmp_ai.audio.tempo import PercivalTempo
 
-__all__ = ["PITCH_CLASSES", "SPECTRAL_BANDS", "FlavorCollector"]
+__all__ = ["PITCH_CLASSES", "SPECTRAL_BANDS", "FlavorCollector", "loudness_filter"]
 
 WINDOW_SECONDS = 30
 MAX_BUFFER_SECONDS = 90  # a window is analysed at the latest this long after it starts
@@ -174,20 +173,21 @@ class _WindowAnalyzer:
         return _Window(start, start + len(audio), energy, tonal.hpcp, tonal.frames, tonal.bands, bpm, dance)
 
 
-class FlavorCollector:
-    """Streaming flavor features: fed every block, asked per passage at the end."""
+def loudness_filter(sample_rate: int, channel_names: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """The K-weighting's sections (float32) and the channels' BS.1770 weights, for the per-hop sums
+    the analysis makes (:class:`~wkmp_ai.audio.envelope.FrameAnalyzer`'s ``loudness``)."""
+    return loudness.k_weighting_sos(sample_rate).astype(np.float32), loudness.channel_weights(channel_names)
 
-    def __init__(self, sample_rate: int, channel_names: list[str], hop: int):
+
+class FlavorCollector:
+    """Streaming flavor features: fed the 11025 Hz stream and the passage cuts, then at
+    :meth:`finish` the native-rate per-hop sums, and asked per passage at the end."""
+
+    def __init__(self, sample_rate: int, hop: int):
         self.sample_rate = sample_rate
         self.hop = hop
-        self._sos = loudness.k_weighting_sos(sample_rate).astype(np.float32)
-        self._weights = loudness.channel_weights(channel_names)
-        channels = len(channel_names)
-        self._zi = np.zeros((channels, self._sos.shape[0], 2), np.float32)
-        # samples, mono mix and its first difference not yet in a whole hop
-        self._carry: tuple[np.ndarray, np.ndarray, float] | None = None
-        self._prev = 0.0
-        self._hops: list[np.ndarray] = []
+        # per hop: channel-weighted K-weighted power, mix energy, first-difference energy
+        self._hops = np.zeros((3, 0), np.float32)
         self._analyze = _WindowAnalyzer()
         self._buffer: deque[np.ndarray] = deque()  # 11025 Hz chunks not yet analysed
         self._buffer_start = 0  # stream index of the buffer's first sample
@@ -197,45 +197,6 @@ class FlavorCollector:
         self._passage_from = 0  # stream index of the last passage start the windows have reached
         self._tempo_at: int | None = None  # start of the last window whose tempo was measured
         self.windows: list[_Window] = []
-
-    # --- native-rate hops -------------------------------------------------------------------
-    def push(self, pcm: np.ndarray, mono: np.ndarray) -> None:
-        """Add a block and its mono mix (any scale: only ratios of its energies are used)."""
-        if pcm.shape[1] == 0:
-            return
-        prev = self._prev  # the mix's sample before this block (for the first difference)
-        if self._carry is not None:  # the hop the last block left unfinished (not yet summed)
-            carried_pcm, carried_mono, prev = self._carry
-            pcm, mono = np.concatenate([carried_pcm, pcm], axis=1), np.concatenate([carried_mono, mono])
-        self._prev = float(mono[-1])
-        whole = len(mono) // self.hop * self.hop
-        if whole:
-            self._hops.append(self._hop_sums(pcm[:, :whole], mono[:whole], prev, self.hop))
-        # Copies: the block is not ours to keep.
-        rest = (pcm[:, whole:].copy(), mono[whole:].copy(), float(mono[whole - 1]) if whole else prev)
-        self._carry = rest if whole < len(mono) else None
-
-    def _hop_sums(self, pcm: np.ndarray, mono: np.ndarray, prev: float, hop: int) -> np.ndarray:
-        """Per hop: channel-weighted K-weighted power, mono energy, first-difference energy (float32).
-
-        Each is one pass over the samples (:mod:`wkmp_ai.audio.iir`: the K-weighting filters and
-        sums in the same loop). Kept as float32: 1.3 MB an hour for the three.
-        """
-        out = np.empty((3, -(-len(mono) // hop)), np.float32)
-        rows = np.ascontiguousarray(pcm, dtype=np.float32)
-        out[0] = filtered_power(self._sos, rows, self._zi, self._weights, hop)
-        out[1], out[2] = energy_and_slope(np.ascontiguousarray(mono, dtype=np.float32), prev, hop)
-        return out
-
-    def _hop_array(self) -> np.ndarray:
-        """All per-hop sums, joined once (after :meth:`finish`) and kept as one array."""
-        if self._carry is not None:
-            pcm, mono, prev = self._carry
-            self._hops.append(self._hop_sums(pcm, mono, prev, len(mono)))
-            self._carry = None
-        if len(self._hops) != 1:
-            self._hops = [np.concatenate(self._hops, axis=1) if self._hops else np.zeros((3, 0), np.float32)]
-        return self._hops[0]
 
     # --- 11025 Hz windows -------------------------------------------------------------------
     def push_stream(self, index: int, fp_pcm: np.ndarray) -> None:
@@ -309,14 +270,17 @@ class FlavorCollector:
         if not self._buffer:
             self._buffer_start = self._written
 
-    def finish(self) -> None:
+    def finish(self, hop_sums: np.ndarray) -> None:
+        """The last windows, and the whole file's per-hop sums (:meth:`FrameAnalyzer.loudness_sums
+        <wkmp_ai.audio.envelope.FrameAnalyzer.loudness_sums>`)."""
         self.safe(0, final=True)
         self._buffer.clear()
+        self._hops = hop_sums
 
     # --- per passage ------------------------------------------------------------------------
     def passage(self, start: int, end: int) -> dict[str, Any] | None:
         """The flavor of native samples [start, end): ``{"vector", "descriptors", "source"}`` or None if silent."""
-        hops = self._hop_array()
+        hops = self._hops
         first, last = start // self.hop, max(start // self.hop + 1, -(-end // self.hop))
         k_power, x2, d2 = (row[first:last].astype(np.float64) / self.hop for row in hops)
         hop_s = self.hop / self.sample_rate

@@ -63,7 +63,10 @@ def stored_parameters(db_path: Path) -> tuple[dict[str, Any], list[str]]:
 
 
 def analyse_here(path: Path, params: Mapping[str, Any], *, flavor: bool) -> FileAnalysis:
-    """Analyse one file in this process (``wkmp-ai analyze``: one file after another, no pool)."""
+    """Analyse one file in this process (``wkmp-ai analyze``: one file after another, no pool).
+
+    No waveform peaks: they are for the segment editor, and the command does not print them.
+    """
     from wkmp_ai.ingest.tasks import analyse_file  # the audio stack loads on first use only
 
-    return analyse_file(str(path), params, flavor=flavor)
+    return analyse_file(str(path), params, flavor=flavor, peaks=False)

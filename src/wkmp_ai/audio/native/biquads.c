@@ -8,8 +8,8 @@
  * waits on the one before it; here the state lives in registers and two rows (the channels of a
  * stereo block) are filtered in one loop, two independent chains the processor runs side by side.
  *
- * Built by scripts/install.sh (cc -O3 -ffp-contract=off); loaded with ctypes by wkmp_ai/audio/iir.py,
- * which falls back to SciPy when it is missing. No FMA and no -ffast-math: the order of the
+ * Built with peaks.c by scripts/install.sh (cc -O3 -ffp-contract=off); loaded by wkmp_ai/audio/kernels.py;
+ * wkmp_ai/audio/iir.py falls back to SciPy when it is missing. No FMA and no -ffast-math: the order of the
  * roundings is SciPy's.
  */
 #include <stddef.h>
@@ -196,6 +196,111 @@ int energy_slope_f32(const float *x, size_t n, float prev, size_t hop, double *e
         }
         energy[h] = e0 + e1;
         slope[h] = d0 + d1;
+    }
+    return 0;
+}
+
+/* The A-weighted power of a mix, the K-weighted power of one or two channels and the energy and
+ * slope energy of the mix (energy_slope_f32), per hop, in one pass. The same numbers, bit for bit,
+ * as biquads_power_f32 on the mix with weight 1, biquads_power_f32 on the channels with `k_weight`,
+ * and energy_slope_f32: the additions and their order are the same; only the loop is shared.
+ *
+ * Why: each biquad chain waits ~12 cycles per sample on its own state, whatever else the loop
+ * does. Here one vector of four lanes (channel 0, channel 1, the mix, unused) goes through the
+ * sections, the channels through the K-weighting and the mix through the A-weighting, so both
+ * filters cost about what the A-weighting alone costs. A lane with fewer sections than the other
+ * passes the rest through identity sections (y = 1·x + 0: exact for finite samples).
+ *
+ * x: `rows` (1 or 2) rows of n samples, row r at x + r * stride; mix: n samples; prev: the mix's
+ * sample before mix[0]. States as biquads_power_f32 takes them (a_zi for one row). a_out, k_out,
+ * energy, slope: ceil(n / hop) doubles each, overwritten. Returns 0, or -1 (nothing touched) for
+ * rows outside 1..2, sections outside 1..MAX_SECTIONS or hop 0. */
+typedef float v4 __attribute__((vector_size(16)));
+typedef double v2d __attribute__((vector_size(16)));
+
+int weightings_f32(const float *x, size_t rows, size_t n, size_t stride, const float *mix, float prev,
+                   const float *a_sos, int a_sections, float *a_zi, const float *k_sos, int k_sections,
+                   float *k_zi, const double *k_weight, size_t hop, double *a_out, double *k_out,
+                   double *energy, double *slope) {
+    if (rows < 1 || rows > 2 || a_sections < 1 || a_sections > MAX_SECTIONS || k_sections < 1 ||
+        k_sections > MAX_SECTIONS || hop == 0)
+        return -1;
+    section a[MAX_SECTIONS], k[MAX_SECTIONS];
+    load(a_sos, a_sections, a);
+    load(k_sos, k_sections, k);
+    const section identity = {1.0f, 0.0f, 0.0f, 0.0f, 0.0f};
+    int depth = a_sections > k_sections ? a_sections : k_sections;
+    v4 b0[MAX_SECTIONS], b1[MAX_SECTIONS], b2[MAX_SECTIONS], a1[MAX_SECTIONS], a2[MAX_SECTIONS];
+    v4 z0[MAX_SECTIONS], z1[MAX_SECTIONS];
+    for (int s = 0; s < depth; s++) {
+        section c = s < k_sections ? k[s] : identity, m = s < a_sections ? a[s] : identity;
+        b0[s] = (v4){c.b0, c.b0, m.b0, 1.0f};
+        b1[s] = (v4){c.b1, c.b1, m.b1, 0.0f};
+        b2[s] = (v4){c.b2, c.b2, m.b2, 0.0f};
+        a1[s] = (v4){c.a1, c.a1, m.a1, 0.0f};
+        a2[s] = (v4){c.a2, c.a2, m.a2, 0.0f};
+        z0[s] = (v4){0.0f, 0.0f, 0.0f, 0.0f};
+        z1[s] = z0[s];
+        if (s < k_sections)
+            for (size_t r = 0; r < rows; r++) {
+                z0[s][r] = k_zi[r * 2 * k_sections + 2 * s];
+                z1[s][r] = k_zi[r * 2 * k_sections + 2 * s + 1];
+            }
+        if (s < a_sections) {
+            z0[s][2] = a_zi[2 * s];
+            z1[s][2] = a_zi[2 * s + 1];
+        }
+    }
+    const float *c0 = x, *c1 = rows == 2 ? x + stride : NULL;
+#define LANE_STEP(I, ACC, SA)                                                          \
+    do {                                                                               \
+        v4 u = {c0[I], c1 ? c1[I] : 0.0f, mix[I], 0.0f};                               \
+        for (int s = 0; s < depth; s++) {                                              \
+            v4 y_ = b0[s] * u + z0[s];                                                 \
+            z0[s] = b1[s] * u - a1[s] * y_ + z1[s];                                    \
+            z1[s] = b2[s] * u - a2[s] * y_;                                            \
+            u = y_;                                                                    \
+        }                                                                              \
+        v2d d = __builtin_convertvector(__builtin_shufflevector(u, u, 0, 1), v2d);     \
+        ACC += d * d;                                                                  \
+        SA += (double)u[2] * u[2];                                                     \
+    } while (0)
+    for (size_t start = 0, h = 0; start < n; start += hop, h++) {
+        size_t end = start + hop < n ? start + hop : n;
+        v2d kk = {0.0, 0.0};
+        double sa = 0.0, e0 = 0.0, e1 = 0.0, d0 = 0.0, d1 = 0.0;
+        size_t i = start;
+        for (; i + 1 < end; i += 2) { /* the mix's energy in two sums, as energy_slope_f32 */
+            float v = mix[i], w = mix[i + 1], step = v - prev, next = w - v;
+            e0 += (double)v * v;
+            e1 += (double)w * w;
+            d0 += (double)step * step;
+            d1 += (double)next * next;
+            prev = w;
+            LANE_STEP(i, kk, sa);
+            LANE_STEP(i + 1, kk, sa);
+        }
+        if (i < end) {
+            float v = mix[i], step = v - prev;
+            e0 += (double)v * v;
+            d0 += (double)step * step;
+            prev = v;
+            LANE_STEP(i, kk, sa);
+        }
+        a_out[h] = sa;
+        k_out[h] = rows == 2 ? k_weight[0] * kk[0] + k_weight[1] * kk[1] : k_weight[0] * kk[0];
+        energy[h] = e0 + e1;
+        slope[h] = d0 + d1;
+    }
+#undef LANE_STEP
+    for (int s = 0; s < k_sections; s++)
+        for (size_t r = 0; r < rows; r++) {
+            k_zi[r * 2 * k_sections + 2 * s] = z0[s][r];
+            k_zi[r * 2 * k_sections + 2 * s + 1] = z1[s][r];
+        }
+    for (int s = 0; s < a_sections; s++) {
+        a_zi[2 * s] = z0[s][2];
+        a_zi[2 * s + 1] = z1[s][2];
     }
     return 0;
 }
