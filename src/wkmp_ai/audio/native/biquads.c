@@ -171,6 +171,25 @@ int biquads_f32(const float *sos, int sections, float *x, size_t rows, size_t n,
     return 0;
 }
 
+/* Energy and first-difference energy of samples I and I+1 of X into e0/e1 and d0/d1 (two sums of
+ * each, so that the additions overlap), `prev` being the sample before I; and of sample I alone. */
+#define ENERGY_PAIR(X, I)                                              \
+    do {                                                               \
+        float v_ = (X)[I], w_ = (X)[(I) + 1], step_ = v_ - prev, next_ = w_ - v_; \
+        e0 += (double)v_ * v_;                                         \
+        e1 += (double)w_ * w_;                                         \
+        d0 += (double)step_ * step_;                                   \
+        d1 += (double)next_ * next_;                                   \
+        prev = w_;                                                     \
+    } while (0)
+#define ENERGY_ONE(X, I)                                               \
+    do {                                                               \
+        float v_ = (X)[I], step_ = v_ - prev;                          \
+        e0 += (double)v_ * v_;                                         \
+        d0 += (double)step_ * step_;                                   \
+        prev = v_;                                                     \
+    } while (0)
+
 /* Per hop of a mono signal x (n samples; `prev` is the sample before x[0]): energy[h] = sum of x^2 and
  * slope[h] = sum of (x[i] - x[i-1])^2, the difference taken in float as NumPy does, the sums in
  * double; the last hop may be partial. The spectral centroid of a passage is their ratio. Returns 0. */
@@ -178,22 +197,10 @@ int energy_slope_f32(const float *x, size_t n, float prev, size_t hop, double *e
     if (hop == 0) return -1;
     for (size_t start = 0, h = 0; start < n; start += hop, h++) {
         size_t end = start + hop < n ? start + hop : n;
-        double e0 = 0.0, e1 = 0.0, d0 = 0.0, d1 = 0.0;  /* two of each: the additions overlap */
+        double e0 = 0.0, e1 = 0.0, d0 = 0.0, d1 = 0.0;
         size_t i = start;
-        for (; i + 1 < end; i += 2) {
-            float v = x[i], w = x[i + 1], step = v - prev, next = w - v;
-            e0 += (double)v * v;
-            e1 += (double)w * w;
-            d0 += (double)step * step;
-            d1 += (double)next * next;
-            prev = w;
-        }
-        if (i < end) {
-            float v = x[i], step = v - prev;
-            e0 += (double)v * v;
-            d0 += (double)step * step;
-            prev = v;
-        }
+        for (; i + 1 < end; i += 2) ENERGY_PAIR(x, i);
+        if (i < end) ENERGY_ONE(x, i);
         energy[h] = e0 + e1;
         slope[h] = d0 + d1;
     }
@@ -271,20 +278,12 @@ int weightings_f32(const float *x, size_t rows, size_t n, size_t stride, const f
         double sa = 0.0, e0 = 0.0, e1 = 0.0, d0 = 0.0, d1 = 0.0;
         size_t i = start;
         for (; i + 1 < end; i += 2) { /* the mix's energy in two sums, as energy_slope_f32 */
-            float v = mix[i], w = mix[i + 1], step = v - prev, next = w - v;
-            e0 += (double)v * v;
-            e1 += (double)w * w;
-            d0 += (double)step * step;
-            d1 += (double)next * next;
-            prev = w;
+            ENERGY_PAIR(mix, i);
             LANE_STEP(i, kk, sa);
             LANE_STEP(i + 1, kk, sa);
         }
         if (i < end) {
-            float v = mix[i], step = v - prev;
-            e0 += (double)v * v;
-            d0 += (double)step * step;
-            prev = v;
+            ENERGY_ONE(mix, i);
             LANE_STEP(i, kk, sa);
         }
         a_out[h] = sa;
