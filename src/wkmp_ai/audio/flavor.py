@@ -6,10 +6,11 @@ file costs the same memory as a three-minute one.
 
 Two inputs, both already produced by the decode:
 
-- the native-rate blocks: K-weighted power per 10 ms hop (EBU R128 loudness, loudness range,
-  dynamic complexity — :mod:`wkmp_ai.audio.loudness`) and, per hop, the energy of the mono mix and
-  of its first difference (the spectral centroid exactly as Essentia's ``SpectralCentroidTime``
-  computes it over a whole passage);
+- per 10 ms hop of the native-rate blocks, the K-weighted power (EBU R128 loudness, loudness range,
+  dynamic complexity — :mod:`wkmp_ai.audio.loudness`) and the energy of the mono mix and of its
+  first difference (the spectral centroid exactly as Essentia's ``SpectralCentroidTime`` computes
+  it over a whole passage), summed by the envelope stage in its A-weighting pass
+  (:func:`loudness_filter` says what to sum) and handed over at :meth:`FlavorCollector.finish`;
 - the 11025 Hz mono stream made for Chromaprint, cut into analysis windows of at most 30 s that never
   straddle a possible passage boundary. Per window: ``PercivalBpmEstimator`` (tempo),
   ``Danceability`` (detrended fluctuation analysis), and per 2048-sample frame ``Spectrum`` →
