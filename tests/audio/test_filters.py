@@ -282,3 +282,17 @@ def test_the_flavors_sums_made_with_the_envelopes_are_the_separate_sums(channels
     e2, s2 = iir.energy_and_slope(np.ascontiguousarray(mix[whole:]), float(mix[whole - 1]), x.shape[1] - whole)
     expected = np.array([k_power, np.concatenate([e1, e2]), np.concatenate([s1, s2])], np.float32)
     assert np.array_equal(with_sums.loudness_sums(), expected)
+
+
+def test_rows_the_fused_kernel_cannot_take_give_the_same_sums() -> None:
+    """Rows in reverse order (a negative stride) go to the separate kernels, with the same answer."""
+    rng = np.random.default_rng(31)
+    x = (rng.standard_normal((2, 8_820)) * 0.3).astype(np.float32)[::-1]
+    mix = channel_sum(x)
+    a_sos, k_sos = a_weighting_sos(44100).astype(np.float32), k_weighting_sos(44100).astype(np.float32)
+    weights = np.array([1.0, 1.41])
+    zeros = (np.zeros((1, 3, 2), np.float32), np.zeros((2, 2, 2), np.float32))
+    got = iir.weightings(a_sos, zeros[0], k_sos, zeros[1], weights, x, mix, 0.0, 441)
+    expected, _, _ = _separately(a_sos, k_sos, weights, np.ascontiguousarray(x), [(0, 8_820)])
+    for ours, theirs in zip(got, expected, strict=True):
+        assert np.array_equal(ours, theirs)

@@ -210,6 +210,7 @@ def weightings(
         and rows in (1, 2)
         and x.dtype == mix.dtype == np.float32
         and x.strides[1] == x.itemsize
+        and x.strides[0] > 0
         and mix.flags.c_contiguous
         and len(mix) == n
         and len(k_weights) == rows
