@@ -6,8 +6,9 @@
    real recordings (the test corpus' tracks transcoded to the five formats) when the corpus is
    cached or can be fetched.
 2. Per-file analysis in-process (flavor off), per format, against ``fpcalc``; also shown: decoding
-   the whole file with PyAV and nothing else — the floor any analysis that must hear the whole file
-   stands on (``fpcalc`` decodes only 120 s of it).
+   the whole file with PyAV and nothing else, and our decoder making the analysis' blocks and nothing
+   else — the floor any analysis that must hear the whole file stands on (``fpcalc`` decodes only
+   120 s of it). Section 1 also runs the CLI with PyAV's decode loop (``WKMP_DECODER=pyav``).
 3. Flavor: extra seconds per 3-minute track with flavor on. Goal ≤ 0.2 s (Essentia's
    MusicExtractor, ``--music-extractor``, takes ~9 s a track here).
 4. Peak RSS analysing a 60-minute FLAC, from ``/usr/bin/time -v``. Target ≤ 300 MB.
@@ -47,6 +48,7 @@ from tests.realmusic import CorpusUnavailable, corpus, original_tracks, transcod
 from tests.synth import music_like, write_audio, write_long_flac  # noqa: E402
 
 from wkmp_ai.audio.analyze import analyze_file  # noqa: E402
+from wkmp_ai.audio.decode import open_audio  # noqa: E402
 
 OUT = ROOT / "benchmarks" / "out" / "analysis-3min"
 FORMATS = ("wav", "flac", "mp3", "ogg", "m4a", "opus")
@@ -80,6 +82,13 @@ def _decode_only(path: Path) -> None:
         stream = container.streams.audio[0]
         stream.codec_context.thread_count = 1
         for _ in container.decode(stream):
+            pass
+
+
+def _blocks_only(path: Path) -> None:
+    """Our decoder (the C loop when it is built) making the analysis' blocks, nothing else."""
+    with open_audio(path) as audio:
+        for _ in audio.blocks():
             pass
 
 
@@ -127,14 +136,21 @@ def bench_cli(label: str, paths: list[Path], repeat: int) -> None:
     print(f"{len(paths)} files, {seconds / 60:.1f} min of audio; alternating runs, medians")
     ref: list[Timing] = []
     ours: list[Timing] = []
+    pyav: list[Timing] = []
+    cli = [*WKMP, "analyze", "--no-flavor", "--json", *map(str, paths)]
     _child([*WKMP, "analyze", "--no-flavor", "--json", str(paths[0])])  # warm the page cache and .pyc
     for run in range(repeat):
         fp = [_fpcalc(p) for p in paths]
         ref.append((sum(t[0] for t in fp), sum(t[1] for t in fp)))
-        ours.append(_child([*WKMP, "analyze", "--no-flavor", "--json", *map(str, paths)]))
-        (rw, rc), (ow, oc) = ref[-1], ours[-1]
-        print(f"run {run + 1}: fpcalc {rw:.2f} s ({rc:.2f} s CPU), ours {ow:.2f} s ({oc:.2f} s CPU)")
-    (rw, rc), (ow, oc) = _medians(ref), _medians(ours)
+        ours.append(_child(cli))
+        pyav.append(_child(["env", "WKMP_DECODER=pyav", *cli]))
+        (rw, rc), (ow, oc), (pw, pc) = ref[-1], ours[-1], pyav[-1]
+        print(
+            f"run {run + 1}: fpcalc {rw:.2f} s ({rc:.2f} s CPU), ours {ow:.2f} s ({oc:.2f} s CPU), "
+            f"ours with PyAV's decode loop {pw:.2f} s ({pc:.2f} s CPU)"
+        )
+    (rw, rc), (ow, oc), (pw, pc) = _medians(ref), _medians(ours), _medians(pyav)
+    print(f"with PyAV's decode loop instead of ours (WKMP_DECODER=pyav): {pw / rw:.2f} wall, {pc / rc:.2f} CPU")
     walls = sorted(o[0] / r[0] for o, r in zip(ours, ref, strict=True))
     print(
         f"medians: fpcalc {rw:.2f} s, ours {ow:.2f} s: ratio {ow / rw:.2f} wall (runs {walls[0]:.2f}–{walls[-1]:.2f}), "
@@ -149,25 +165,31 @@ def bench_speed(files: dict[str, list[Path]], repeat: int) -> None:
     analyze_file(first, {}, flavor=False)  # warm imports and libraries once
     _fpcalc(first)
     print("\n== 2. Per-file analysis in-process (flavor off) vs fpcalc -length 120, 3-minute files ==")
-    print("medians over alternating runs; 'decode' = PyAV decoding the whole file, nothing else")
+    print(
+        "medians over alternating runs, CPU seconds in the last columns: 'pyav' = PyAV decoding the whole file, "
+        "nothing else; 'blocks' = our decoder making the analysis' blocks, nothing else"
+    )
     header = f"{'format':7} {'fpcalc':>7} {'ours':>7} {'ratio':>6} | {'cpu: fpcalc':>11} {'ours':>6} {'ratio':>6}"
-    print(f"{header} | {'decode':>7}")
-    sums = [0.0] * 5
+    print(f"{header} | {'pyav':>6} {'blocks':>6}")
+    sums = [0.0] * 6
     for fmt, paths in files.items():
         ref: list[Timing] = []
         ours: list[Timing] = []
         floor: list[Timing] = []
+        blocks: list[Timing] = []
         for path in paths:
             for _ in range(repeat):
                 ref.append(_fpcalc(path))
                 ours.append(_in_process(lambda p=path: analyze_file(p, {}, flavor=False)))
                 floor.append(_in_process(lambda p=path: _decode_only(p)))
-        (rw, rc), (ow, oc), (dw, _) = _medians(ref), _medians(ours), _medians(floor)
-        for i, v in enumerate((rw, ow, rc, oc, dw)):
+                blocks.append(_in_process(lambda p=path: _blocks_only(p)))
+        (rw, rc), (ow, oc), (_, dc), (_, bc) = _medians(ref), _medians(ours), _medians(floor), _medians(blocks)
+        for i, v in enumerate((rw, ow, rc, oc, dc, bc)):
             sums[i] += v
-        print(f"{fmt:7} {rw:7.3f} {ow:7.3f} {ow / rw:6.2f} | {rc:11.3f} {oc:6.3f} {oc / rc:6.2f} | {dw:7.3f}")
-    rw, ow, rc, oc, dw = sums
-    print(f"{'all':7} {rw:7.3f} {ow:7.3f} {ow / rw:6.2f} | {rc:11.3f} {oc:6.3f} {oc / rc:6.2f} | {dw:7.3f}  (sums)")
+        print(f"{fmt:7} {rw:7.3f} {ow:7.3f} {ow / rw:6.2f} | {rc:11.3f} {oc:6.3f} {oc / rc:6.2f} | {dc:6.3f} {bc:6.3f}")
+    rw, ow, rc, oc, dc, bc = sums
+    columns = f"{rw:7.3f} {ow:7.3f} {ow / rw:6.2f} | {rc:11.3f} {oc:6.3f} {oc / rc:6.2f} | {dc:6.3f} {bc:6.3f}"
+    print(f"{'all':7} {columns}  (sums)")
     with tempfile.TemporaryDirectory() as tmp:
         tiny = write_audio(Path(tmp) / "tiny.flac", music_like(10.0, sr=44100), sr=44100, fmt="flac")
         startup = _medians([_fpcalc(tiny, 8) for _ in range(repeat)])

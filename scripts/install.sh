@@ -10,7 +10,9 @@ want_test=0
 
 # libswresample4: the resampler fpcalc uses, so that fingerprints are fpcalc's bit for bit (docs/audio.md)
 # gcc, libc6-dev: our C kernels (src/wkmp_ai/audio/native/*.c; NumPy and SciPy are used without them)
-packages=(python3 python3-venv python3-pip ca-certificates libchromaprint1 libswresample4 gcc libc6-dev)
+# lib{avformat,avcodec,avutil,swresample}-dev: our C decoder over the system's FFmpeg (PyAV's loop without it)
+packages=(python3 python3-venv python3-pip ca-certificates libchromaprint1 libswresample4 gcc libc6-dev
+  libavformat-dev libavcodec-dev libavutil-dev libswresample-dev)
 [ "$want_test" = 1 ] && packages+=(libchromaprint-tools chromium)
 
 missing=()
@@ -39,4 +41,9 @@ native=src/wkmp_ai/audio/native
 rm -f "$native/_biquads.so"  # the library's name before the peaks joined the filters
 if ! cc -O3 -ffp-contract=off -shared -fPIC -o "$native/_kernels.so" "$native"/*.c -lm; then
   echo "warning: the C kernels could not be built; the analysis will use NumPy and SciPy (slower)" >&2
+fi
+# Our decode loop over the system's FFmpeg (src/wkmp_ai/audio/avdecode.py): without it PyAV decodes.
+if ! cc -O3 -ffp-contract=off -shared -fPIC -o "$native/_avdecode.so" "$native/avdecode/avdecode.c" \
+  -lavformat -lavcodec -lavutil -lswresample; then
+  echo "warning: the C decoder could not be built; files will be decoded with PyAV (slower)" >&2
 fi

@@ -11,11 +11,23 @@ import pytest
 from PIL import Image
 
 from tests.synth import FORMATS, music_like, tone, write_audio
+from wkmp_ai.audio import avdecode
 from wkmp_ai.audio.analyze import analyze_file
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, open_audio
 from wkmp_ai.errors import ErrorCode, IngestError
 
 ALL_FORMATS = sorted(FORMATS)
+
+
+@pytest.fixture(autouse=True, params=["native", "pyav"])
+def decoder(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Every test here runs twice: with our C decoder (scripts/install.sh builds it) and with
+    PyAV's loop, which decodes when the C decoder is missing or will not open a file."""
+    if request.param == "pyav":
+        monkeypatch.setenv("WKMP_DECODER", "pyav")
+    else:
+        assert avdecode.available(), "the C decoder is not built: run scripts/install.sh"
+    return str(request.param)
 
 
 @pytest.mark.parametrize("fmt", ALL_FORMATS)

@@ -17,7 +17,14 @@ from pathlib import Path
 import av
 import av.logging
 
-__all__ = ["DecodeProblems", "FFmpegLog", "ffmpeg_message", "ogg_ends_inside_a_page", "wav_data_missing"]
+__all__ = [
+    "DecodeProblems",
+    "FFmpegLog",
+    "ffmpeg_message",
+    "ogg_ends_inside_a_page",
+    "plain_message",
+    "wav_data_missing",
+]
 
 # Decoded audio shorter than the declared length by more than this is reported as missing. Lossy
 # codecs differ from their container's figure by their priming (a few ms, WMA ~50 ms), never more.
@@ -54,10 +61,23 @@ class DecodeProblems:
             self.first_corrupt_s = at_s
 
     def note_logged(self, at_s: float | None, message: str) -> None:
-        self.logged_errors += 1
-        if self.logged_errors == 1:
-            self.first_logged_s = at_s
-            self.first_logged = message
+        self.add_logged(1, at_s, message)
+
+    # The C decoder's counts for a whole file at once (wkmp_ai.audio.avdecode).
+    def add_bad(self, count: int, first_s: float, message: str) -> None:
+        if self.first_error_s is None:
+            self.first_error_s, self.first_message = first_s, message
+        self.bad_packets += count
+
+    def add_corrupt(self, count: int, first_s: float) -> None:
+        if self.first_corrupt_s is None:
+            self.first_corrupt_s = first_s
+        self.corrupt_packets += count
+
+    def add_logged(self, count: int, first_s: float | None, message: str) -> None:
+        if self.logged_errors == 0:
+            self.first_logged_s, self.first_logged = first_s, message
+        self.logged_errors += count
 
     def __bool__(self) -> bool:
         return bool(
@@ -108,6 +128,11 @@ def ffmpeg_message(exc: BaseException) -> str:
     log = getattr(exc, "log", None)  # PyAV attaches the message FFmpeg logged, when logging is on
     if isinstance(log, tuple) and len(log) == 3 and str(log[2]).strip():
         text = f"{text}: {str(log[2]).strip()}"
+    return plain_message(text)
+
+
+def plain_message(text: str) -> str:
+    """FFmpeg's text for an error code, in the words a user is shown."""
     return _PLAIN_FFMPEG.get(text, text)
 
 

@@ -34,6 +34,7 @@ import av.filter
 import av.logging
 import numpy as np
 
+from wkmp_ai.audio.avdecode import NativeStream, Status, sample_format
 from wkmp_ai.audio.damage import (
     BITRATE_ESTIMATE,
     ERROR_LEVEL,
@@ -43,6 +44,7 @@ from wkmp_ai.audio.damage import (
     FFmpegLog,
     ffmpeg_message,
     ogg_ends_inside_a_page,
+    plain_message,
     wav_data_missing,
 )
 from wkmp_ai.audio.fpstream import FINGERPRINT_RATE, FingerprintFeed
@@ -132,10 +134,16 @@ def _to_float(native: np.ndarray, fmt: str, channels: int) -> np.ndarray:
 
 
 class AudioDecoder:
-    """An open audio file: :attr:`info` at once, then :meth:`blocks` once."""
+    """An open audio file: :attr:`info` at once, then :meth:`blocks` once.
 
-    def __init__(self, path: Path):
+    ``native``: read the samples with our C loop over the system's FFmpeg when it is built
+    (:mod:`wkmp_ai.audio.avdecode`); False, or a file it will not open, decodes with PyAV.
+    """
+
+    def __init__(self, path: Path, *, native: bool = True):
         self.path = path
+        self.native = native
+        self.decoded_by = "pyav"
         self.problems = DecodeProblems()
         self.frames_decoded = 0
         self._emitted = 0
@@ -160,6 +168,7 @@ class AudioDecoder:
             rate = int(ctx.sample_rate or 0) if ctx is not None else 0
             channels = int(ctx.channels or 0) if ctx is not None else 0
             if rate > 0 and channels > 0:
+                self._quick_probe = options is QUICK_PROBE
                 break
             self._container.close()
         else:
@@ -259,11 +268,79 @@ class AudioDecoder:
         than one per codec frame (1024-4608 samples): that per-frame work would cost more than
         the analysis of the samples.
         """
+        info = self.info
+        stream = None
+        if self.native and self._stream is not None:
+            stream = NativeStream.open(
+                self.path, self._stream.index, info.sample_rate, info.channels, quick=self._quick_probe
+            )
+        if stream is not None:
+            self.decoded_by = "native"
+            try:
+                yield from self._native_blocks(stream, block_frames)
+            finally:
+                stream.close()
+            return
         self._log.start()
         try:
             yield from self._blocks(block_frames)
         finally:
             self._log.stop()
+
+    def _native_blocks(self, stream: NativeStream, block_frames: int) -> Iterator[Block]:
+        """The blocks from our C loop: the same shapes, formats and evidence as :meth:`_blocks`."""
+        channels, status = self.info.channels, stream.status
+        room = np.empty(0, np.uint8)
+        while True:
+            pcm = np.empty((channels, block_frames), np.float32)
+            if room.size == 0:  # a fresh buffer per block: a consumer may keep a block's arrays
+                room = np.empty(channels * block_frames * 8, np.uint8)
+            n = stream.read(pcm, room, block_frames)
+            self.frames_decoded = status.decoded
+            final = bool(status.finished)
+            if final:
+                self._add_native_problems(status)
+                if self.frames_decoded == 0:
+                    raise self._nothing_decoded()
+                self._check_length()
+            native: np.ndarray
+            if n == 0:
+                pcm, native, fmt, layout = np.zeros((channels, 0), np.float32), np.zeros((1, 0), np.int16), "s16", ""
+            else:
+                fmt, layout = sample_format(status.sample_fmt), status.layout.decode(errors="replace")
+                if n < block_frames:
+                    pcm = np.ascontiguousarray(pcm[:, :n])
+                if status.native_is_pcm:
+                    native = pcm
+                else:
+                    dtype = np.dtype(_DTYPES[fmt.rstrip("p")])
+                    if fmt.endswith("p"):
+                        rows = room[: channels * block_frames * dtype.itemsize].view(dtype).reshape(channels, -1)
+                        native = np.ascontiguousarray(rows[:, :n])
+                    else:
+                        native = room[: n * channels * dtype.itemsize].view(dtype).reshape(1, -1)
+                    room = np.empty(0, np.uint8)
+            yield Block(self._emitted, pcm, native, fmt, layout or self.info.layout, final)
+            self._emitted += n
+            if final:
+                return
+
+    def _add_native_problems(self, status: Status) -> None:
+        """The C loop's counts of damage, added to what the PyAV probe found."""
+        rate, problems = self.info.sample_rate, self.problems
+        if status.converted:
+            log.info("%s: audio format changes mid-stream; converting", self.path)
+        if status.bad_packets:
+            problems.add_bad(status.bad_packets, status.first_bad_at / rate, plain_message(status.first_bad.decode()))
+        if status.corrupt_packets:
+            problems.add_corrupt(status.corrupt_packets, status.first_corrupt_at / rate)
+        if status.logged_errors:
+            problems.add_logged(status.logged_errors, status.first_logged_at / rate, status.first_logged.decode())
+        if status.gave_up:
+            problems.gave_up = True
+            if status.gave_up_reason:
+                reason = plain_message(status.gave_up_reason.decode(errors="replace"))
+                problems.note(self.duration_s, f"the file cannot be read further: {reason}")
 
     def _blocks(self, block_frames: int) -> Iterator[Block]:
         info = self.info
@@ -343,10 +420,13 @@ class AudioDecoder:
                 queued -= block_frames
         self._logged()
         if self.frames_decoded == 0:
-            detail = self.problems.first_logged or self.problems.first_message or "the stream holds no samples"
-            raise IngestError(ErrorCode.DECODE_ERROR, f"no audio could be decoded: {detail}", path=str(self.path))
+            raise self._nothing_decoded()
         self._check_length()
         yield emit(None, True)
+
+    def _nothing_decoded(self) -> IngestError:
+        detail = self.problems.first_logged or self.problems.first_message or "the stream holds no samples"
+        return IngestError(ErrorCode.DECODE_ERROR, f"no audio could be decoded: {detail}", path=str(self.path))
 
     def _check_length(self) -> None:
         """Truncation: less audio than the container declares, or an Ogg file ending inside a page."""
@@ -377,7 +457,7 @@ def _layout(info: StreamInfo) -> str:
     return info.layout or ("mono" if info.channels == 1 else "stereo" if info.channels == 2 else f"{info.channels}c")
 
 
-def open_audio(path: str | Path) -> AudioDecoder:
+def open_audio(path: str | Path, *, native: bool = True) -> AudioDecoder:
     """Open ``path`` for streaming decode; raises IngestError(DECODE_ERROR) if it holds no usable audio."""
     path = Path(path)
     try:
@@ -387,4 +467,4 @@ def open_audio(path: str | Path) -> AudioDecoder:
         raise IngestError(
             ErrorCode.FILE_UNREADABLE, f"cannot read file: {exc.strerror or exc}", path=str(path)
         ) from exc
-    return AudioDecoder(path)
+    return AudioDecoder(path, native=native)
