@@ -296,3 +296,73 @@ def test_rows_the_fused_kernel_cannot_take_give_the_same_sums() -> None:
     expected, _, _ = _separately(a_sos, k_sos, weights, np.ascontiguousarray(x), [(0, 8_820)])
     for ours, theirs in zip(got, expected, strict=True):
         assert np.array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("rows", [1, 2])
+def test_the_envelope_pass_without_flavor_is_numpys_and_the_a_weightings(rows: int) -> None:
+    """envelope_f32 (no flavor: the mix, its A-weighting, the channels' energies and the peak in one
+    pass): the mix and the A-weighted sums and state bit for bit; the channel energies (float64
+    sums here, NumPy's einsum sums in float32) within 1e-6; the peak exactly."""
+    assert iir.native_available()
+    rng = np.random.default_rng(40 + rows)
+    wide = (rng.standard_normal((rows, 50_000)) * 0.4).astype(np.float32)
+    x = wide[:, 500:44_600]  # rows contiguous, the block not; 100 whole hops
+    hop = 441
+    sos = a_weighting_sos(44100)
+    sos[0, :3] /= rows
+    sos = sos.astype(np.float32)
+    zi, expected_zi = np.zeros((1, 3, 2), np.float32), np.zeros((1, 3, 2), np.float32)
+    for _ in range(2):  # twice: the state carried from one block to the next
+        fused = iir.a_weighted_envelope(sos, zi, x, hop)
+        assert fused is not None
+        a_power, energy, mix, top = fused
+        expected_mix = channel_sum(x)
+        assert np.array_equal(mix, expected_mix)
+        expected_power = iir.filtered_power(sos, expected_mix.reshape(1, -1), expected_zi, np.ones(1), hop)
+        assert np.array_equal(a_power, expected_power)
+        assert np.array_equal(zi, expected_zi)
+        numpy_energy = np.array([np.einsum("ij,ij->i", r, r) for r in x.reshape(rows, -1, hop)], np.float64)
+        assert energy.shape == (rows, 100)
+        assert np.allclose(energy, numpy_energy, rtol=1e-6, atol=0)
+        assert top == max(float(x.max()), -float(x.min()))
+
+
+def test_the_envelope_pass_says_what_it_cannot_take() -> None:
+    sos = a_weighting_sos(44100).astype(np.float32)
+    zi = np.zeros((1, 3, 2), np.float32)
+    x = (np.random.default_rng(3).standard_normal((3, 4410)) * 0.3).astype(np.float32)
+    assert iir.a_weighted_envelope(sos, zi, x, 441) is None  # three channels: NumPy's passes
+    assert iir.a_weighted_envelope(sos, zi, x[1::-1], 441) is None  # a negative stride
+    assert np.array_equal(zi, np.zeros((1, 3, 2), np.float32))
+    x[1, 100] = np.nan
+    fused = iir.a_weighted_envelope(sos, zi, x[:2], 441)
+    assert fused is not None and np.isnan(fused[3])  # as max(pcm.max(), -pcm.min()) with a NaN
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3])
+def test_envelopes_without_flavor_are_the_numpy_passes(channels: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """FrameAnalyzer without flavor (the fused pass for one or two channels, NumPy's for three; odd
+    block sizes, so hops are carried across blocks) against NumPy alone: the A-weighted envelope and
+    the peaks identical, the loudest channel's energy within 5e-6 (NumPy sums it in float32)."""
+    rate = 44100
+    rng = np.random.default_rng(50 + channels)
+    x = (rng.standard_normal((channels, 4 * rate + 77)) * 0.3).astype(np.float32)
+    x[0, 3 * rate : 3 * rate + 500] = 0.995  # a clipped stretch: the peaks are looked at per hop
+
+    def run() -> tuple[FrameAnalyzer, np.ndarray, list[np.ndarray]]:
+        analyzer = FrameAnalyzer(rate, channels)
+        louds, mixes = [], []
+        for start in range(0, x.shape[1], 441 * 50):  # whole hops, then one partial block
+            loud, mix = analyzer.push(np.ascontiguousarray(x[:, start : start + 441 * 50]))
+            louds.append(loud)
+            mixes.append(mix)
+        louds.append(analyzer.finish())
+        return analyzer, np.concatenate(louds), mixes
+
+    fused, fused_loud, fused_mixes = run()
+    monkeypatch.setattr(iir, "kernels", lambda: None)  # no C kernels: NumPy and SciPy throughout
+    plain, plain_loud, plain_mixes = run()
+    assert np.array_equal(fused.envelopes().weighted_ms, plain.envelopes().weighted_ms)
+    assert np.array_equal(fused.envelopes().peak, plain.envelopes().peak)
+    assert np.max(np.abs(fused_loud / plain_loud - 1)) < 5e-6  # float32 sums of 441 squares: ~1e-6 off
+    assert all(np.array_equal(a, b) for a, b in zip(fused_mixes, plain_mixes, strict=True))

@@ -31,7 +31,7 @@ from wkmp_ai import params as P
 from wkmp_ai.audio.amplitude import AmplitudeResult, analyze_range
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
-from wkmp_ai.audio.envelope import FrameAnalyzer, channel_sum, hop_samples
+from wkmp_ai.audio.envelope import FrameAnalyzer, hop_samples
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
 from wkmp_ai.audio.peaks import PeaksCollector
 from wkmp_ai.audio.planned import PassagePlan, PlannedFingerprints, index_plan, unfit_warning
@@ -110,7 +110,7 @@ class _Pipeline:
                 self.flavor_problem = f"Essentia is not available: {exc}"
         # The flavor's loudness and centroid sums are made with the envelopes, in the same pass.
         self.frames = FrameAnalyzer(
-            info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"], keep_mix=peaks, loudness=loudness
+            info.sample_rate, info.channels, a_weighting=params["apply_a_weighting"], loudness=loudness
         )
         self.min_passage = round(params["min_passage_duration_s"] * self.rate)
         self.tracker = silence_tracker(params, self.rate, self.frames.hop)
@@ -129,9 +129,9 @@ class _Pipeline:
         for start in self.plan.starts if self.plan else ():
             self._flavor("cut", start)
         for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
-            loud, mono = self.frames.push(block.pcm)
+            loud, block.summed = self.frames.push(block.pcm)  # the channel sum, made once for all
             if self.peaks is not None:
-                self.peaks.push(mono if mono is not None else channel_sum(block.pcm))
+                self.peaks.push(block.channel_sum)
             if block.final:
                 loud = np.concatenate([loud, self.frames.finish()])
             self._relay(self.tracker.update(loud))

@@ -47,6 +47,7 @@ from wkmp_ai.audio.damage import (
     plain_message,
     wav_data_missing,
 )
+from wkmp_ai.audio.envelope import channel_sum
 from wkmp_ai.audio.fpstream import FINGERPRINT_RATE, FingerprintFeed
 from wkmp_ai.errors import ErrorCode, IngestError
 from wkmp_ai.ticks import TICKS_PER_SECOND
@@ -91,10 +92,19 @@ class Block:
     layout: str
     final: bool = False
     frame: av.AudioFrame | None = field(default=None, repr=False)  # the same samples, for FFmpeg
+    summed: np.ndarray | None = field(default=None, repr=False)  # the channels' sum, once made
 
     @property
     def frames(self) -> int:
         return int(self.pcm.shape[1])
+
+    @property
+    def channel_sum(self) -> np.ndarray:
+        """The channels' sum (the mono mix times the channel count), made once for every consumer:
+        the analysis hands the envelope stage's to the fingerprint and the editor's peaks."""
+        if self.summed is None:
+            self.summed = channel_sum(self.pcm)
+        return self.summed
 
 
 def _view(plane: Any) -> memoryview:

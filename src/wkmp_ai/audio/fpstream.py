@@ -12,7 +12,6 @@ import av
 import av.filter
 import numpy as np
 
-from wkmp_ai.audio.envelope import mono_mix
 from wkmp_ai.audio.swresample import SystemResampler
 
 if TYPE_CHECKING:
@@ -76,17 +75,22 @@ class FingerprintFeed:
                 return
             parts.append(_mono16(frame))
 
+    @staticmethod
+    def _mono(block: Block) -> np.ndarray:
+        """The stereo block's mean, (1, n) float32: its channel sum (made once per block) halved."""
+        return np.multiply(block.channel_sum, np.float32(0.5)).reshape(1, -1)
+
     def _resample(self, block: Block) -> list[np.ndarray]:
         parts: list[np.ndarray] = []
         system = self._system
         if block.frames:
             if system is not None:
-                native = mono_mix(block.pcm).reshape(1, -1) if self._mix_stereo else block.native
+                native = self._mono(block) if self._mix_stereo else block.native
                 parts.append(system.convert(native))
             else:
                 frame = block.frame
                 if self._mix_stereo:
-                    frame = av.AudioFrame.from_ndarray(mono_mix(block.pcm).reshape(1, -1), format="flt", layout="mono")
+                    frame = av.AudioFrame.from_ndarray(self._mono(block), format="flt", layout="mono")
                     frame.sample_rate = self.rate
                 elif frame is None:
                     frame = av.AudioFrame.from_ndarray(block.native, format=block.fmt, layout=block.layout)

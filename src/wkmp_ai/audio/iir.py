@@ -26,7 +26,14 @@ import numpy as np
 
 from wkmp_ai.audio.kernels import kernels
 
-__all__ = ["energy_and_slope", "filtered_power", "native_available", "sosfilt_inplace", "weightings"]
+__all__ = [
+    "a_weighted_envelope",
+    "energy_and_slope",
+    "filtered_power",
+    "native_available",
+    "sosfilt_inplace",
+    "weightings",
+]
 
 Kernel = Callable[[np.ndarray, np.ndarray, np.ndarray], None]
 
@@ -179,6 +186,53 @@ def energy_and_slope(mono: np.ndarray, prev: float, hop: int) -> tuple[np.ndarra
         diff[0] = np.float32(mono[0]) - np.float32(prev)
         np.subtract(mono[1:], mono[:-1], out=diff[1:])
     return _energy_per_hop(mono, hop), _energy_per_hop(diff, hop)
+
+
+def a_weighted_envelope(
+    sos: np.ndarray, zi: np.ndarray, x: np.ndarray, hop: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, float] | None:
+    """For a block of one or two channels (whole hops), in one pass of our C kernel: the A-weighted
+    power per hop of the channels' sum (``filtered_power(sos, mix, zi, [1], hop)`` bit for bit), each
+    channel's energy per hop (float64, ``(rows, hops)``), the channels' sum itself (float32, as
+    ``envelope.channel_sum``) and the largest absolute sample (NaN when a sample is NaN).
+
+    None when the kernel is missing or does not take the block: the caller makes the same values
+    with NumPy (the channel energies then summed in float32, by ``einsum``).
+    """
+    native = kernels()
+    rows, n = x.shape
+    if (
+        native is None
+        or not n
+        or rows not in (1, 2)
+        or x.dtype != np.float32
+        or x.strides[1] != x.itemsize
+        or x.strides[0] <= 0
+        or not _sections_fit(sos, zi, 1)
+    ):
+        return None
+    count = -(-n // hop)
+    a_power, energy = np.empty(count), np.empty((rows, count))
+    mix = np.empty(n, np.float32)
+    extremes = np.array([-np.inf, np.inf, 0.0], np.float32)
+    code = native.envelope(
+        x.ctypes.data,
+        rows,
+        n,
+        x.strides[0] // x.itemsize,
+        sos.ctypes.data,
+        sos.shape[0],
+        zi.ctypes.data,
+        hop,
+        mix.ctypes.data,
+        a_power.ctypes.data,
+        energy.ctypes.data,
+        extremes.ctypes.data,
+    )
+    if code != 0:
+        return None
+    top = float("nan") if extremes[2] else max(float(extremes[0]), -float(extremes[1]))
+    return a_power, energy, mix, top
 
 
 def weightings(

@@ -3,7 +3,7 @@
 Each kernel has a NumPy or SciPy counterpart with the same results bit for bit (the tests compare
 them), used when the library is missing (no compiler at install time) or refuses its arguments:
 
-- ``biquads_f32``, ``biquads_power_f32``, ``energy_slope_f32``, ``weightings_f32``
+- ``biquads_f32``, ``biquads_power_f32``, ``energy_slope_f32``, ``weightings_f32``, ``envelope_f32``
   (``native/biquads.c``): the IIR filters and their per-hop sums, used by :mod:`wkmp_ai.audio.iir`;
 - ``spectral_peaks_f64`` (``native/peaks.c``): the flavor's ``SpectralPeaks``, used by
   :mod:`wkmp_ai.audio.spectral`.
@@ -30,6 +30,7 @@ _SIGNATURES = {
     "biquads_power_f32": [_P, _I, _P, _N, _N, _N, _P, _P, _N, _P],
     "energy_slope_f32": [_P, _N, _F, _N, _P, _P],
     "weightings_f32": [_P, _N, _N, _N, _P, _F, _P, _I, _P, _P, _I, _P, _P, _N, _P, _P, _P, _P],
+    "envelope_f32": [_P, _N, _N, _N, _P, _I, _P, _N, _P, _P, _P, _P],
     "spectral_peaks_f64": [_P, _N, _N, _N, _N, _D, _D, _D, _N, _P, _P],
 }
 
@@ -42,6 +43,7 @@ class Kernels:
     biquads_power: Callable[..., int]
     energy_slope: Callable[..., int]
     weightings: Callable[..., int]
+    envelope: Callable[..., int]
     spectral_peaks: Callable[..., int]
 
 

@@ -81,11 +81,10 @@ class PeaksCollector:
 def compute_peaks(path: Path | str) -> Peaks:
     """Peaks of a whole file from a decode of its own (files imported before peaks were kept)."""
     from wkmp_ai.audio.decode import open_audio
-    from wkmp_ai.audio.envelope import channel_sum
 
     with open_audio(path) as audio:
         info = audio.info
         collector = PeaksCollector(info.sample_rate, scale=1.0 / info.channels)
         for block in audio.blocks():
-            collector.push(channel_sum(block.pcm))
+            collector.push(block.channel_sum)
     return collector.finish()

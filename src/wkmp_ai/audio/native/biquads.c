@@ -303,3 +303,118 @@ int weightings_f32(const float *x, size_t rows, size_t n, size_t stride, const f
     }
     return 0;
 }
+
+/* The envelope stage without flavor, hop by hop over a block of one or two channels: the mix
+ * (channel 0 + channel 1, as NumPy adds the rows; channel 0 itself for one row) written to
+ * `mix_out`; its A-weighted power per hop (biquads_power_f32 with weight 1: the same numbers, bit for
+ * bit); each channel's energy per hop (sum of x^2 in double) into ch_out[r * hops + h]; and the
+ * block's largest and smallest sample (`extremes`: [high, low, 1 if a sample is NaN else 0]).
+ *
+ * Why: NumPy made the mix, the energies and the extremes in four more passes over the block. Here a
+ * vector pass over each hop's samples (still in the cache) makes them, then the A-weighting runs
+ * over the hop's mix. A NaN sample shows as a NaN energy. Returns 0, or -1 (nothing touched) for
+ * rows outside 1..2, sections outside 1..MAX_SECTIONS or hop 0. */
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
+
+static void hop_stats(const float *c0, const float *c1, size_t start, size_t end, float *mix, double *e0,
+                      double *e1, float *high, float *low) {
+    double s0 = 0.0, s1 = 0.0;
+    float hi = *high, lo = *low;
+    size_t i = start;
+#ifdef __SSE2__
+    __m128d a0 = _mm_setzero_pd(), a1 = _mm_setzero_pd(), b0 = _mm_setzero_pd(), b1 = _mm_setzero_pd();
+    __m128 vh = _mm_set1_ps(hi), vl = _mm_set1_ps(lo);
+    for (; i + 4 <= end; i += 4) {
+        __m128 a = _mm_loadu_ps(c0 + i);
+        __m128d al = _mm_cvtps_pd(a), ah = _mm_cvtps_pd(_mm_movehl_ps(a, a));
+        a0 = _mm_add_pd(a0, _mm_mul_pd(al, al));
+        a1 = _mm_add_pd(a1, _mm_mul_pd(ah, ah));
+        __m128 top = a, bottom = a;
+        if (c1) {
+            __m128 b = _mm_loadu_ps(c1 + i);
+            __m128d bl = _mm_cvtps_pd(b), bh = _mm_cvtps_pd(_mm_movehl_ps(b, b));
+            b0 = _mm_add_pd(b0, _mm_mul_pd(bl, bl));
+            b1 = _mm_add_pd(b1, _mm_mul_pd(bh, bh));
+            _mm_storeu_ps(mix + i, _mm_add_ps(a, b));
+            top = _mm_max_ps(a, b);
+            bottom = _mm_min_ps(a, b);
+        } else {
+            _mm_storeu_ps(mix + i, a);
+        }
+        vh = _mm_max_ps(vh, top);
+        vl = _mm_min_ps(vl, bottom);
+    }
+    double t[2];
+    _mm_storeu_pd(t, _mm_add_pd(a0, a1));
+    s0 = t[0] + t[1];
+    _mm_storeu_pd(t, _mm_add_pd(b0, b1));
+    s1 = t[0] + t[1];
+    float h4[4], l4[4];
+    _mm_storeu_ps(h4, vh);
+    _mm_storeu_ps(l4, vl);
+    for (int k = 0; k < 4; k++) {
+        hi = h4[k] > hi ? h4[k] : hi;
+        lo = l4[k] < lo ? l4[k] : lo;
+    }
+#endif
+    for (; i < end; i++) {
+        float a = c0[i], b = c1 ? c1[i] : a;
+        mix[i] = c1 ? a + b : a;
+        s0 += (double)a * a;
+        if (c1) s1 += (double)b * b;
+        float t1 = a > b ? a : b, t2 = a < b ? a : b;
+        hi = t1 > hi ? t1 : hi;
+        lo = t2 < lo ? t2 : lo;
+    }
+    *e0 = s0;
+    *e1 = s1;
+    *high = hi;
+    *low = lo;
+}
+
+#define ENVELOPE_ROWS(N)                                                                           \
+    static void envelope_rows_##N(const section *s, const float *c0, const float *c1, size_t n,   \
+                                  float *zi, size_t hop, float *mix, double *a_out, double *ch0,  \
+                                  double *ch1, float *extremes) {                                 \
+        float z0[N], z1[N];                                                                      \
+        for (int k = 0; k < N; k++) { z0[k] = zi[2 * k]; z1[k] = zi[2 * k + 1]; }                 \
+        int nan = 0;                                                                             \
+        for (size_t start = 0, h = 0; start < n; start += hop, h++) {                            \
+            size_t end = start + hop < n ? start + hop : n;                                      \
+            double e0, e1;                                                                       \
+            hop_stats(c0, c1, start, end, mix, &e0, &e1, &extremes[0], &extremes[1]);            \
+            nan |= e0 != e0 || e1 != e1;                                                         \
+            ch0[h] = e0;                                                                         \
+            if (c1) ch1[h] = e1;                                                                 \
+            double sa = 0.0;                                                                     \
+            for (size_t i = start; i < end; i++) {                                               \
+                float u = mix[i];                                                                \
+                for (int k = 0; k < N; k++) STEP(s[k], u, z0[k], z1[k], u);                      \
+                sa += (double)u * u;                                                             \
+            }                                                                                    \
+            a_out[h] = sa;                                                                       \
+        }                                                                                        \
+        for (int k = 0; k < N; k++) { zi[2 * k] = z0[k]; zi[2 * k + 1] = z1[k]; }                 \
+        if (nan) extremes[2] = 1.0f;                                                             \
+    }
+
+ENVELOPE_ROWS(1) ENVELOPE_ROWS(2) ENVELOPE_ROWS(3) ENVELOPE_ROWS(4)
+
+int envelope_f32(const float *x, size_t rows, size_t n, size_t stride, const float *sos, int sections,
+                 float *zi, size_t hop, float *mix_out, double *a_out, double *ch_out, float *extremes) {
+    if (rows < 1 || rows > 2 || sections < 1 || sections > MAX_SECTIONS || hop == 0) return -1;
+    section s[MAX_SECTIONS];
+    load(sos, sections, s);
+    const float *c1 = rows == 2 ? x + stride : NULL;
+    size_t hops = (n + hop - 1) / hop;
+    double *ch1 = rows == 2 ? ch_out + hops : NULL;
+    switch (sections) {
+        case 1: envelope_rows_1(s, x, c1, n, zi, hop, mix_out, a_out, ch_out, ch1, extremes); break;
+        case 2: envelope_rows_2(s, x, c1, n, zi, hop, mix_out, a_out, ch_out, ch1, extremes); break;
+        case 3: envelope_rows_3(s, x, c1, n, zi, hop, mix_out, a_out, ch_out, ch1, extremes); break;
+        default: envelope_rows_4(s, x, c1, n, zi, hop, mix_out, a_out, ch_out, ch1, extremes); break;
+    }
+    return 0;
+}
