@@ -1,4 +1,7 @@
-"""Streaming decode with PyAV: one pass over a file, in blocks of float32 PCM.
+"""Streaming decode: one pass over a file, in blocks of float32 PCM.
+
+PyAV opens and probes the file; our C loop over the system's FFmpeg (:mod:`wkmp_ai.audio.avdecode`)
+reads its samples, or PyAV's own loop when that is not built or will not open the file.
 
 Every analyser consumes the same block stream (docs/design.md, *Layers*: one decode per file), so a file is decoded
 exactly once. Decoded frames are gathered into blocks of about ``block_frames`` sample frames; a
@@ -274,9 +277,9 @@ class AudioDecoder:
     def blocks(self, *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Iterator[Block]:
         """Yield the whole file as blocks of ``block_frames`` sample frames (the last shorter, ``final``).
 
-        Decoded frames go through an FFmpeg FIFO, so Python handles one array per block rather
-        than one per codec frame (1024-4608 samples): that per-frame work would cost more than
-        the analysis of the samples.
+        Python handles one array per block rather than one per codec frame (1024-4608 samples):
+        that per-frame work would cost more than the analysis of the samples. Our C loop fills
+        each block in one call; PyAV's loop gathers the frames in an FFmpeg FIFO.
         """
         info = self.info
         stream = None
