@@ -3,10 +3,11 @@
 :mod:`wkmp_ai.audio.decode` opens every file with PyAV (stream info, chapters, the evidence of
 damage found while probing) and then, when this library is built and opens the file too, reads
 its samples here: one call per block instead of a Python object per packet and per frame
-(docs/audio.md, *The decoder*). It cut the decoder's cost per 3-minute track by ~0.1 s (MP3, AAC,
-Vorbis: ~40 %). The system's FFmpeg is the one ``fpcalc`` uses, so fingerprints of lossy files are
-``fpcalc``'s bit for bit as well. When the library is missing, or will not open a file PyAV
-opened, PyAV decodes it as before.
+(docs/audio.md, *Decoding*). It cut the decoder's cost per 3-minute track by ~0.1 s (MP3, AAC,
+Vorbis: ~40 %). The system's FFmpeg is the one ``fpcalc`` uses, so lossy files decode to the samples
+``fpcalc`` hears (on a real Vorbis recording the fingerprint became ``fpcalc``'s string, which PyAV's
+decoder missed by a few items). When the library is missing, or will not open a file PyAV opened,
+PyAV decodes it as before.
 """
 
 from __future__ import annotations
@@ -93,9 +94,10 @@ class NativeStream:
     @classmethod
     def open(cls, path: Path, stream: int, rate: int, channels: int, *, quick: bool) -> NativeStream | None:
         """The stream, or None when the C decoder is not available or cannot open the file."""
-        lib = _library()
-        if lib is None or not available():
+        if not available():
             return None
+        lib = _library()
+        assert lib is not None
         handle = lib.wk_open(os.fsencode(path), stream, rate, channels, int(quick))
         return cls(handle, lib) if handle else None
 

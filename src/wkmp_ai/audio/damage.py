@@ -49,21 +49,17 @@ class DecodeProblems:
     declared_s: float | None = None
     cut_short: str = ""  # the container's own structure says the file ends early
 
+    # One piece of evidence as PyAV's loop meets it; the add_* methods take the C decoder's counts
+    # for a whole file at once (wkmp_ai.audio.avdecode).
     def note(self, at_s: float, message: str) -> None:
-        self.bad_packets += 1
-        if self.first_error_s is None:
-            self.first_error_s = at_s
-            self.first_message = message
+        self.add_bad(1, at_s, message)
 
     def note_corrupt(self, at_s: float) -> None:
-        self.corrupt_packets += 1
-        if self.first_corrupt_s is None:
-            self.first_corrupt_s = at_s
+        self.add_corrupt(1, at_s)
 
     def note_logged(self, at_s: float | None, message: str) -> None:
         self.add_logged(1, at_s, message)
 
-    # The C decoder's counts for a whole file at once (wkmp_ai.audio.avdecode).
     def add_bad(self, count: int, first_s: float, message: str) -> None:
         if self.first_error_s is None:
             self.first_error_s, self.first_message = first_s, message
