@@ -13,7 +13,7 @@ from PIL import Image
 from tests.synth import FORMATS, music_like, tone, write_audio
 from wkmp_ai.audio import avdecode
 from wkmp_ai.audio.analyze import analyze_file
-from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, open_audio
+from wkmp_ai.audio.decode import BLOCK_SAMPLES, frames_per_block, open_audio
 from wkmp_ai.errors import ErrorCode, IngestError
 
 ALL_FORMATS = sorted(FORMATS)
@@ -53,7 +53,21 @@ def test_blocks_are_bounded_whatever_the_length(audio_dir: Path) -> None:
         sizes = [b.frames for b in audio.blocks(block_frames=20000)]
     assert max(sizes) < 20000 + 4608  # a block ends at the first frame past the target
     assert sum(sizes) == 12 * 44100
-    assert DEFAULT_BLOCK_FRAMES <= 1 << 17
+
+
+def test_default_blocks_hold_about_a_million_samples_whatever_the_channels(audio_dir: Path) -> None:
+    assert BLOCK_SAMPLES == 1 << 20  # 4 MB of float32 a block
+    assert frames_per_block(1) == 1 << 20
+    assert frames_per_block(2, 1024) == 1 << 19
+    assert frames_per_block(6) == (1 << 20) // 6
+    assert frames_per_block(6, 1024) == 170 * 1024  # whole hops, never more than the budget
+    assert frames_per_block(8, 1 << 20) == 1 << 20  # at least one hop
+    path = write_audio(audio_dir / "six.flac", music_like(25.0, sr=48000, channels=6, seed=4), sr=48000, fmt="flac")
+    with open_audio(path) as audio:
+        sizes = [b.frames for b in audio.blocks()]
+    assert sum(sizes) == 25 * 48000
+    assert len(sizes) == 7  # 1.2 M frames in blocks of 174,762
+    assert max(sizes) * 6 <= BLOCK_SAMPLES + 6 * 4608
 
 
 def test_surround_is_kept_and_fingerprinted(audio_dir: Path) -> None:

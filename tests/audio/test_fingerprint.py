@@ -16,10 +16,10 @@ import numpy as np
 import pytest
 
 from tests.audio.conftest import three_songs
-from tests.synth import FORMATS, music_like, write_audio
+from tests.synth import FORMATS, concat, music_like, silence, write_audio
 from wkmp_ai.audio.analyze import analyze_file
 from wkmp_ai.audio.chromaprint import Fingerprinter, encode, fingerprint_pcm, items_for_samples
-from wkmp_ai.audio.decode import open_audio
+from wkmp_ai.audio.decode import frames_per_block, open_audio
 
 pytestmark = pytest.mark.skipif(shutil.which("fpcalc") is None, reason="fpcalc (libchromaprint-tools) not installed")
 
@@ -73,11 +73,22 @@ def test_long_passage_uses_the_first_120_seconds_and_the_string_is_fpcalcs(audio
     assert passage.fingerprint.startswith("AQAD")  # TEST-031's prefix: algorithm 1, ~950 items
 
 
-def test_each_passage_matches_fpcalc_on_that_passage_cut_out(audio_dir: Path) -> None:
+def two_songs_in_one_block(sr: int) -> np.ndarray:
+    """Both boundaries of the first passage become certain while one decode block is analysed."""
+    song = [music_like(4.0, sr=sr, seed=s) for s in (4, 5)]
+    return concat(silence(0.5, sr=sr), song[0], silence(2.0, sr=sr), song[1], silence(0.5, sr=sr))
+
+
+@pytest.mark.parametrize("songs", [three_songs, two_songs_in_one_block])
+@pytest.mark.parametrize("flavor", [False, True])
+def test_each_passage_matches_fpcalc_on_that_passage_cut_out(songs, flavor: bool, audio_dir: Path) -> None:  # type: ignore[no-untyped-def]
     sr = 44100
-    path = write_audio(audio_dir / "three-fp.flac", three_songs(sr), sr=sr, fmt="flac")
-    result = analyze_file(path, {}, flavor=False)
-    assert len(result.passages) == 3
+    signal = songs(sr)
+    path = write_audio(audio_dir / f"{songs.__name__}.flac", signal, sr=sr, fmt="flac")
+    result = analyze_file(path, {}, flavor=flavor)
+    assert len(result.passages) == (3 if songs is three_songs else 2)
+    if songs is two_songs_in_one_block:
+        assert len(signal) < frames_per_block(2)
     for index, passage in enumerate(result.passages):
         with av.open(str(path)) as container:
             samples = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)

@@ -30,7 +30,7 @@ import numpy as np
 from wkmp_ai import params as P
 from wkmp_ai.audio.amplitude import AmplitudeResult, analyze_range
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
-from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, AudioDecoder, StreamInfo, open_audio
+from wkmp_ai.audio.decode import AudioDecoder, StreamInfo, frames_per_block, open_audio
 from wkmp_ai.audio.envelope import FrameAnalyzer, hop_samples
 from wkmp_ai.audio.fingerprint import FingerprintResult, FingerprintScheduler
 from wkmp_ai.audio.peaks import PeaksCollector
@@ -67,11 +67,6 @@ def effective_parameters(params: Mapping[str, Any]) -> dict[str, Any]:
 
 def _now() -> str:
     return dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-
-
-def _block_frames(hop: int) -> int:
-    """Decode blocks of whole envelope hops, so that no hop straddles two blocks (but the last)."""
-    return hop * max(1, DEFAULT_BLOCK_FRAMES // hop)
 
 
 def _channel_names(info: StreamInfo) -> list[str]:
@@ -128,20 +123,24 @@ class _Pipeline:
         self.fingerprints.begin()
         for start in self.plan.starts if self.plan else ():
             self._flavor("cut", start)
-        for block in self.audio.blocks(block_frames=_block_frames(self.frames.hop)):
+        for block in self.audio.blocks(block_frames=frames_per_block(self.audio.info.channels, self.frames.hop)):
             loud, block.summed = self.frames.push(block.pcm)  # the channel sum, made once for all
             if self.peaks is not None:
                 self.peaks.push(block.channel_sum)
             if block.final:
                 loud = np.concatenate([loud, self.frames.finish()])
-            self._relay(self.tracker.update(loud))
+            boundaries = self.tracker.update(loud)
             if isinstance(self.fingerprints, PlannedFingerprints):
                 self.fingerprints.prepare(block.start + block.frames)
             # The 11025 Hz stream is made only where a fingerprint may need it (or flavor, everywhere).
-            if self.flavor is not None or self._fingerprint_may_need_audio():
+            # It goes in before the block's boundaries are relayed: a passage that a boundary in this
+            # block ends has its context closed then, and must have had the audio up to it first
+            # (and the passage a boundary starts takes the block's audio from the ring buffer).
+            if self.flavor is not None or boundaries or self._fingerprint_may_need_audio():
                 index, fp_pcm = self.audio.fingerprint_samples(block)
                 self.fingerprints.feed(index, fp_pcm)
                 self._flavor("push_stream", index, fp_pcm)
+            self._relay(boundaries)
         self.tracker.finish(self.frames.total_samples)
         self._relay([])
         self._flavor("finish", self.frames.loudness_sums())
@@ -381,7 +380,7 @@ def analyze_amplitude(
         # Silences as analyze_file finds them: a range that starts or ends in one has quiet edges.
         tracker = silence_tracker(params, rate, frames.hop)
         stop = None if end_s is None else round(end_s * rate)
-        for block in audio.blocks(block_frames=_block_frames(frames.hop)):
+        for block in audio.blocks(block_frames=frames_per_block(audio.info.channels, frames.hop)):
             tracker.update(frames.push(block.pcm)[0])
             if stop is not None and frames.total_samples >= stop + frames.hop:
                 break

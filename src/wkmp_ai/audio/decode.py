@@ -55,12 +55,25 @@ from wkmp_ai.audio.fpstream import FINGERPRINT_RATE, FingerprintFeed
 from wkmp_ai.errors import ErrorCode, IngestError
 from wkmp_ai.ticks import TICKS_PER_SECOND
 
-__all__ = ["FINGERPRINT_RATE", "AudioDecoder", "Block", "DecodeProblems", "StreamInfo", "open_audio"]
+__all__ = [
+    "BLOCK_SAMPLES",
+    "FINGERPRINT_RATE",
+    "AudioDecoder",
+    "Block",
+    "DecodeProblems",
+    "StreamInfo",
+    "frames_per_block",
+    "open_audio",
+]
 
 log = logging.getLogger(__name__)
 
 MAX_CHAPTERS = 999  # more chapters than this are not tracks
-DEFAULT_BLOCK_FRAMES = 1 << 16
+# A block holds about this many samples of all its channels (4 MB as float32): few enough blocks
+# that the work paid per block (Python calls, fresh arrays) stays small beside the samples' own —
+# 65,536-frame stereo blocks cost 6-9 % more analysis time — and far below a worker's memory cap
+# whatever the channel count (docs/audio.md, Performance).
+BLOCK_SAMPLES = 1 << 20
 # After this many undecodable packets the rest of the file is given up on.
 MAX_BAD_PACKETS = 100
 # Raw PCM demuxers (WAV, W64) hand out 4 KiB packets by default: ~2000 packets for a 3-minute
@@ -274,14 +287,17 @@ class AudioDecoder:
                 self.problems.note_logged(self.duration_s, message.strip())
         self._log.start()
 
-    def blocks(self, *, block_frames: int = DEFAULT_BLOCK_FRAMES) -> Iterator[Block]:
-        """Yield the whole file as blocks of ``block_frames`` sample frames (the last shorter, ``final``).
+    def blocks(self, *, block_frames: int | None = None) -> Iterator[Block]:
+        """Yield the whole file as blocks of ``block_frames`` sample frames (the last shorter, ``final``);
+        by default :func:`frames_per_block` for the file's channels.
 
         Python handles one array per block rather than one per codec frame (1024-4608 samples):
         that per-frame work would cost more than the analysis of the samples. Our C loop fills
         each block in one call; PyAV's loop gathers the frames in an FFmpeg FIFO.
         """
         info = self.info
+        if block_frames is None:
+            block_frames = frames_per_block(info.channels)
         stream = None
         if self.native and self._stream is not None:
             stream = NativeStream.open(
@@ -481,3 +497,9 @@ def open_audio(path: str | Path, *, native: bool = True) -> AudioDecoder:
             ErrorCode.FILE_UNREADABLE, f"cannot read file: {exc.strerror or exc}", path=str(path)
         ) from exc
     return AudioDecoder(path, native=native)
+
+
+def frames_per_block(channels: int, multiple: int = 1) -> int:
+    """Frames in a block of ``channels`` channels: about :data:`BLOCK_SAMPLES` samples, a multiple of
+    ``multiple`` (the analysis asks for whole envelope hops)."""
+    return multiple * max(1, BLOCK_SAMPLES // max(1, channels) // multiple)

@@ -19,7 +19,7 @@ from wkmp_ai.audio.amplitude import analyze_range
 from wkmp_ai.audio.analyze import effective_parameters, silence_tracker
 from wkmp_ai.audio.chromaprint import SAMPLE_RATE as FP_RATE
 from wkmp_ai.audio.chromaprint import ChromaprintError, fingerprint_pcm
-from wkmp_ai.audio.decode import DEFAULT_BLOCK_FRAMES, open_audio
+from wkmp_ai.audio.decode import frames_per_block, open_audio
 from wkmp_ai.audio.envelope import FrameAnalyzer
 from wkmp_ai.audio.fingerprint import FINGERPRINT_SECONDS
 from wkmp_ai.audio.silence import quiet_edges
@@ -62,8 +62,8 @@ def analyze_ranges(
             for s, e in ranges
         ]
         parts: list[list[np.ndarray]] = [[] for _ in ranges]
-        block_frames = frames.hop * max(1, DEFAULT_BLOCK_FRAMES // frames.hop)
-        for block in audio.blocks(block_frames=block_frames):
+        # Blocks of whole hops, so that no hop straddles two blocks (but the last).
+        for block in audio.blocks(block_frames=frames_per_block(audio.info.channels, frames.hop)):
             tracker.update(frames.push(block.pcm)[0])
             first, last = block.start, block.start + block.frames
             if not any(a < last and first < a + FINGERPRINT_SECONDS * rate + rate for a, _ in native):
