@@ -17,6 +17,7 @@ from typing import Any, TextIO
 
 from wkmp_ai.config import Settings
 from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.heap import reuse_freed_memory
 from wkmp_ai.records.analysis import FileAnalysis
 from wkmp_ai.services.analysis import analyse_here, stored_parameters
 
@@ -69,6 +70,7 @@ def _describe(result: FileAnalysis, out: TextIO) -> None:
 
 
 def run_analyze(settings: Settings, files: list[Path], *, as_json: bool, flavor: bool) -> int:
+    reuse_freed_memory()  # this process decodes file after file, as a worker does
     try:
         return _run(settings, files, as_json=as_json, flavor=flavor)
     except BrokenPipeError:  # the reader went away (| head): stop quietly, as Unix tools do

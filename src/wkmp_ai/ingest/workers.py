@@ -5,8 +5,9 @@ every task in flight with it, and a hung worker cannot be killed alone. Here eve
 task at a time over its own pipe, so when a worker dies or overruns its task's timeout we know
 exactly which task did it; that worker is killed and replaced and the others carry on.
 
-Workers are forked from a forkserver and load the audio stack on their first task (NumPy, PyAV,
-Essentia: ~0.35 s of CPU and ~70 MB, docs/import.md), so replacing one is cheap. A worker is also
+Workers are forked from a forkserver, which imports the pool's ``preload`` modules once (the import's
+pools preload the audio stack: ~0.35 s of CPU a worker would otherwise spend on its first task,
+docs/import.md), so starting or replacing one costs a fork. A worker is also
 replaced after ``max_tasks`` tasks, which keeps memory flat over a long import. Each worker's address
 space is capped (:data:`WORKER_ADDRESS_SPACE`): a decode that runs away — FFmpeg holds 2 bytes of
 memory for every byte of an MP3 whose frames give way to a gigabyte of zeros — fails that one file
@@ -33,6 +34,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from wkmp_ai.errors import ErrorCode, WkmpError
+from wkmp_ai.heap import reuse_freed_memory
 
 __all__ = ["WORKER_ADDRESS_SPACE", "TaskCrashed", "TaskTimedOut", "WorkerPool"]
 
@@ -98,6 +100,7 @@ def _worker_main(conn: mp.connection.Connection, address_space: int | None = Non
         _leave_with(owner)
     if address_space:
         resource.setrlimit(resource.RLIMIT_AS, (address_space, address_space))
+    reuse_freed_memory()  # tasks decode file after file: keep their freed buffers (wkmp_ai.heap)
     while True:
         try:
             task = conn.recv()
