@@ -44,3 +44,10 @@ def raise_unpicklable() -> None:
 
 def big_list(n: int) -> list[int]:
     return list(range(n))
+
+
+def loaded(names: tuple[str, ...]) -> list[str]:
+    """Which of ``names`` the worker had imported before this task (a preload's doing)."""
+    import sys
+
+    return [name for name in names if name in sys.modules]

@@ -152,3 +152,58 @@ def _is_zombie(pid: int) -> bool:
             return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
     except FileNotFoundError:
         return False
+
+
+PRELOADED = """
+import asyncio, json, sys
+from tests.ingest import pool_tasks as T
+from wkmp_ai.ingest.pipeline import WORKER_PRELOAD
+from wkmp_ai.ingest.workers import WorkerPool
+
+async def main():
+    pool = WorkerPool(1, max_tasks=1, preload=WORKER_PRELOAD if sys.argv[1] == "preload" else ())
+    try:
+        # max_tasks=1: the second answer comes from a replacement worker, forked from the same server
+        names = ("wkmp_ai.audio.analyze", "numpy", "av")
+        print(json.dumps([await pool.run(T.loaded, names, timeout=60) for _ in range(2)]))
+    finally:
+        await pool.close()
+    print(json.dumps([m for m in ("numpy", "av") if m in sys.modules]))  # the pool's owner stays small
+
+asyncio.run(main())
+"""
+
+
+@pytest.mark.parametrize("preload", ["preload", "none"])
+def test_workers_start_with_the_audio_stack_preloaded(preload: str) -> None:
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", PRELOADED, preload], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    in_workers, in_owner = (json.loads(line) for line in out.stdout.splitlines())
+    expected = ["wkmp_ai.audio.analyze", "numpy", "av"] if preload == "preload" else []
+    assert in_workers == [expected, expected]
+    assert in_owner == []
+
+
+def test_a_preload_that_fails_to_import_leaves_the_forkserver_alive() -> None:
+    """Python's forkserver survives only an ImportError in a preloaded module: ours swallows any
+    error, and the worker loads (and fails on) the module on its first task instead."""
+    import subprocess
+    import sys
+
+    script = """
+import importlib.abc, sys
+class Refuse(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path, target=None):
+        if name == "wkmp_ai.audio.analyze":
+            raise OSError("libchromaprint.so.1: cannot open shared object file")
+sys.meta_path.insert(0, Refuse())
+import wkmp_ai.ingest.preload
+print("wkmp_ai.audio.analyze" in sys.modules, "wkmp_ai.scan.findindex" in sys.modules)
+"""
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True"]

@@ -67,6 +67,8 @@ __all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_c
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PROGRESS_INTERVAL_S = 2.0
+# The workers' forkserver imports this, so that workers start with the audio stack loaded.
+WORKER_PRELOAD = ("wkmp_ai.ingest.preload",)
 EDIT_KEPT_MESSAGE = "the file changed on disk; its passages were edited by hand and are kept as edited"
 IDENTIFY_CONCURRENCY = 4  # album groups identified at once; the rate limiters pace the requests
 
@@ -119,7 +121,7 @@ class ImportService:
                 await self._pool.close()
                 self._pool = None
             if self._pool is None:
-                self._pool = WorkerPool(size)
+                self._pool = WorkerPool(size, preload=WORKER_PRELOAD)
                 await self._pool.start()
             return self._pool
 
@@ -131,7 +133,7 @@ class ImportService:
         """
         async with self._pool_lock:
             if self._task_pool is None:
-                self._task_pool = WorkerPool(1)
+                self._task_pool = WorkerPool(1, preload=WORKER_PRELOAD)
                 await self._task_pool.start()
         result: T = await self._task_pool.run(fn, *args, timeout=timeout)
         return result

@@ -1,8 +1,9 @@
 """What the worker processes run.
 
 Importing this module costs nothing: the audio stack (NumPy, SciPy, PyAV, Essentia,
-libchromaprint, ~140 MB) is loaded inside each worker on its first file, never in the importing
-process, whose memory then stays that of a small web service.
+libchromaprint) is loaded by the workers' forkserver (:mod:`wkmp_ai.ingest.preload`) and inherited
+by every worker forked from it, never in the importing process, whose memory then stays that of a
+small web service.
 """
 
 from __future__ import annotations
