@@ -26,14 +26,14 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, Future
+from concurrent.futures import Executor, Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from wkmp_ai.db import files as q
 from wkmp_ai.db.connection import Database
 from wkmp_ai.errors import ErrorCode
-from wkmp_ai.ingest.pool import process_pool
+from wkmp_ai.ingest.pool import default_workers, process_pool
 from wkmp_ai.ingest.rootfiles import save_beside
 from wkmp_ai.records.scan import DiscoveredFile, Discovery, ScanWarning, Tags
 from wkmp_ai.scan.covers import ArtChoice, CoverPlanner
@@ -46,7 +46,7 @@ from wkmp_ai.scan.walk import relative_to_root
 __all__ = ["BATCH", "LibraryFile", "ScanProgress", "ScanReport", "sync_library"]
 
 BATCH = 100
-_INLINE_READS = 256  # fewer files than this are read in this process: a pool would cost more
+_THREADED_READS = 256  # fewer files than this are read by threads of this process: processes would cost more
 _CHUNK_FILES = 32
 _CHUNK_BYTES = 64 << 20
 
@@ -132,11 +132,11 @@ def _chunks(items: list[DiscoveredFile]) -> Iterator[list[DiscoveredFile]]:
         yield chunk
 
 
-def _pooled_reads(pool: Executor, items: list[DiscoveredFile], window: int) -> Iterator[_Read]:
-    """``map(_read_file, items)`` over ``pool``, in order, with at most ``window`` chunks in flight
-    (each read may hold an embedded picture of several MB)."""
+def _pooled_reads(pool: Executor, chunks: Iterable[list[DiscoveredFile]], window: int) -> Iterator[_Read]:
+    """``map(_read_file, ...)`` over the chunks' files in ``pool``, in order, with at most ``window``
+    chunks in flight (each read may hold an embedded picture of several MB)."""
     pending: deque[Future[list[_Read]]] = deque()
-    for chunk in _chunks(items):
+    for chunk in chunks:
         pending.append(pool.submit(_read_files, chunk))
         if len(pending) >= window:
             yield from pending.popleft().result()
@@ -271,11 +271,17 @@ class _Sync:
     def _read_all(self, to_read: list[DiscoveredFile]) -> Iterator[_Read]:
         total = len(to_read)
         pool = self.executor
-        own_pool = pool is None and total > _INLINE_READS
-        if own_pool:
-            pool = process_pool()
+        own_pool = pool is None and total > 1
+        chunks: Iterable[list[DiscoveredFile]]
+        if own_pool and total <= _THREADED_READS:
+            # Threads: the reads are mostly hashing, which releases the GIL; a file at a time.
+            pool, chunks = ThreadPoolExecutor(default_workers()), ([found] for found in to_read)
+        else:
+            if own_pool:
+                pool = process_pool()
+            chunks = _chunks(to_read)
         try:
-            reads = map(_read_file, to_read) if pool is None else _pooled_reads(pool, to_read, 8)
+            reads = map(_read_file, to_read) if pool is None else _pooled_reads(pool, chunks, 8)
             for done, read in enumerate(reads, 1):
                 self.progress("reading", done, total, read.found.rel_path)
                 yield read
