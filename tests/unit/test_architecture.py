@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).resolve().parents[2] / "src" / "wkmp_ai"
-LEAVES = {"errors", "ticks", "config", "params", "events"}  # modules everyone may use
+LEAVES = {"errors", "ticks", "config", "params", "events", "heap"}  # modules everyone may use
 DOMAIN = {"scan", "audio", "identify"}
 # What each layer may import besides itself, the package root (``from wkmp_ai import __version__``),
 # the standard library and third-party packages.
@@ -24,6 +24,7 @@ ALLOWED = {
     "errors": set(),
     "ticks": set(),
     "events": set(),
+    "heap": set(),  # the allocator settings of the processes that analyse (a worker, wkmp-ai analyze)
     "shutdown": set(),  # the exit deadline of serve and import (edges only)
     "params": {"errors"},
     "config": {"errors"},
