@@ -46,7 +46,7 @@ from wkmp_ai.scan.walk import relative_to_root
 __all__ = ["BATCH", "LibraryFile", "ScanProgress", "ScanReport", "sync_library"]
 
 BATCH = 100
-_THREADED_READS = 256  # fewer files than this are read by threads of this process: processes would cost more
+_THREADED_READS = 256  # up to this many files are read by threads of this process: processes would cost more
 _CHUNK_FILES = 32
 _CHUNK_BYTES = 64 << 20
 
