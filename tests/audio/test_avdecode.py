@@ -131,3 +131,15 @@ def test_the_damage_found_is_the_same_with_either_decoder(audio_dir: Path) -> No
     assert native.first_logged_s <= pyav.first_logged_s
     expected = "2 packets could not be decoded, the first at 10.0 s (Header missing)"
     assert native.describe() == pyav.describe() == expected
+
+
+def test_a_stream_the_system_ffmpeg_will_not_open_is_left_to_pyav_and_says_so(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = write_audio(tmp_path / "one.flac", music_like(2.0, sr=44100), sr=44100, fmt="flac")
+    with caplog.at_level("INFO", logger="wkmp_ai.audio.avdecode"):
+        assert avdecode.NativeStream.open(path, 3, 44100, 2, quick=False) is None  # it has one stream
+    assert "the system's FFmpeg cannot open it; decoding it with PyAV's loop" in caplog.text
+    stream = avdecode.NativeStream.open(path, 0, 44100, 2, quick=False)
+    assert stream is not None
+    stream.close()

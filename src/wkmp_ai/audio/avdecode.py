@@ -99,7 +99,10 @@ class NativeStream:
         lib = _library()
         assert lib is not None
         handle = lib.wk_open(os.fsencode(path), stream, rate, channels, int(quick))
-        return cls(handle, lib) if handle else None
+        if not handle:  # PyAV opened it, the system's FFmpeg will not: PyAV's loop decodes it
+            log.info("%s: the system's FFmpeg cannot open it; decoding it with PyAV's loop", path)
+            return None
+        return cls(handle, lib)
 
     def read(self, pcm: np.ndarray, native: np.ndarray, capacity: int) -> int:
         """Up to ``capacity`` sample frames into ``pcm`` (float32, ``(channels, capacity)``) and
