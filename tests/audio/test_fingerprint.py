@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import shutil
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
 
 import av
@@ -81,7 +82,9 @@ def two_songs_in_one_block(sr: int) -> np.ndarray:
 
 @pytest.mark.parametrize("songs", [three_songs, two_songs_in_one_block])
 @pytest.mark.parametrize("flavor", [False, True])
-def test_each_passage_matches_fpcalc_on_that_passage_cut_out(songs, flavor: bool, audio_dir: Path) -> None:  # type: ignore[no-untyped-def]
+def test_each_passage_matches_fpcalc_on_that_passage_cut_out(
+    songs: Callable[[int], np.ndarray], flavor: bool, audio_dir: Path
+) -> None:
     sr = 44100
     signal = songs(sr)
     path = write_audio(audio_dir / f"{songs.__name__}.flac", signal, sr=sr, fmt="flac")
@@ -89,9 +92,9 @@ def test_each_passage_matches_fpcalc_on_that_passage_cut_out(songs, flavor: bool
     assert len(result.passages) == (3 if songs is three_songs else 2)
     if songs is two_songs_in_one_block:
         assert len(signal) < frames_per_block(2)
+    with av.open(str(path)) as container:
+        samples = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)
     for index, passage in enumerate(result.passages):
-        with av.open(str(path)) as container:
-            samples = np.concatenate([f.to_ndarray() for f in container.decode(audio=0)], axis=1)
         a, b = round(passage.start_s * sr), round(passage.end_s * sr)
         piece = samples.reshape(-1, 2)[a:b] / 32768.0
         cut = write_audio(audio_dir / f"cut-{index}.wav", piece.astype(np.float32), sr=sr, fmt="wav")
