@@ -15,6 +15,10 @@ def pid_of_worker() -> int:
     return os.getpid()
 
 
+def parent_pid() -> int:
+    return os.getppid()
+
+
 def sleep_then(seconds: float, value: str) -> str:
     time.sleep(seconds)
     return value

@@ -157,7 +157,7 @@ def _is_zombie(pid: int) -> bool:
 PRELOADED = """
 import asyncio, json, sys
 from tests.ingest import pool_tasks as T
-from wkmp_ai.ingest.pipeline import WORKER_PRELOAD
+from wkmp_ai.ingest.tasks import WORKER_PRELOAD
 from wkmp_ai.ingest.workers import WorkerPool
 
 async def main():
@@ -186,6 +186,46 @@ def test_workers_start_with_the_audio_stack_preloaded(preload: str) -> None:
     expected = ["wkmp_ai.audio.analyze", "numpy", "av"] if preload == "preload" else []
     assert in_workers == [expected, expected]
     assert in_owner == []
+
+
+STARTED_EARLY = """
+import asyncio, json, time
+import multiprocessing.forkserver as forkserver
+from tests.ingest import pool_tasks as T
+from wkmp_ai.ingest.tasks import WORKER_PRELOAD
+from wkmp_ai.ingest.workers import WorkerPool, start_forkserver
+
+began = time.monotonic()
+start_forkserver(WORKER_PRELOAD)
+returned_after = time.monotonic() - began
+server = forkserver._forkserver._forkserver_pid
+
+async def main():
+    pool = WorkerPool(1, preload=WORKER_PRELOAD)
+    try:
+        parent = await pool.run(T.parent_pid, timeout=60)
+        names = await pool.run(T.loaded, ("wkmp_ai.audio.analyze", "numpy"), timeout=60)
+    finally:
+        await pool.close()
+    print(json.dumps([returned_after, parent == server, names]))
+
+asyncio.run(main())
+"""
+
+
+def test_a_forkserver_started_early_loads_in_the_background_and_serves_the_pool() -> None:
+    """``wkmp-ai import`` starts the workers' forkserver first: the call returns at once (the ~0.4 s
+    preload runs in the server), and the import's pool later forks its workers from that server."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", STARTED_EARLY], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    returned_after, forked_by_it, names = json.loads(out.stdout)
+    assert returned_after < 0.3
+    assert forked_by_it is True
+    assert names == ["wkmp_ai.audio.analyze", "numpy"]
 
 
 def test_a_preload_that_fails_to_import_leaves_the_forkserver_alive() -> None:

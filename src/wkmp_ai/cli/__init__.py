@@ -140,10 +140,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             settings = _settings(args)
             return run_scan(settings, _inside_root(settings, args.dir), as_json=args.json)
         if args.command == "import":
-            from wkmp_ai.cli.imports import run_import
+            from wkmp_ai.ingest.tasks import WORKER_PRELOAD
+            from wkmp_ai.ingest.workers import start_forkserver
 
             settings = _settings(args)
-            return run_import(settings, _inside_root(settings, args.dir), as_json=args.json)
+            directory = _inside_root(settings, args.dir)
+            start_forkserver(WORKER_PRELOAD)  # the workers' audio stack loads while this process loads its own
+            from wkmp_ai.cli.imports import run_import
+
+            return run_import(settings, directory, as_json=args.json)
         if args.command == "analyze":
             from wkmp_ai.cli.analyze import run_analyze
 

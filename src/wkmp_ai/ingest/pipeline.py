@@ -46,7 +46,7 @@ from wkmp_ai.ingest.phases import Phase
 from wkmp_ai.ingest.ripindex import disc_toc, passage_texts, tracks_of
 from wkmp_ai.ingest.rootfiles import save_album_art
 from wkmp_ai.ingest.session import ImportSession, State
-from wkmp_ai.ingest.tasks import analyse_file
+from wkmp_ai.ingest.tasks import WORKER_PRELOAD, analyse_file
 from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
 from wkmp_ai.ingest.writer import Writer
 from wkmp_ai.records.analysis import FileAnalysis
@@ -67,8 +67,6 @@ __all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_c
 log = logging.getLogger(__name__)
 T = TypeVar("T")
 PROGRESS_INTERVAL_S = 2.0
-# The workers' forkserver imports this, so that workers start with the audio stack loaded.
-WORKER_PRELOAD = ("wkmp_ai.ingest.preload",)
 EDIT_KEPT_MESSAGE = "the file changed on disk; its passages were edited by hand and are kept as edited"
 IDENTIFY_CONCURRENCY = 4  # album groups identified at once; the rate limiters pace the requests
 

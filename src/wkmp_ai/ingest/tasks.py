@@ -16,7 +16,10 @@ from wkmp_ai.errors import Refused
 if TYPE_CHECKING:
     from wkmp_ai.records.analysis import AmplitudeAnalysis, FileAnalysis
 
-__all__ = ["analyse_file", "analyse_span"]
+__all__ = ["WORKER_PRELOAD", "analyse_file", "analyse_span"]
+
+# What the import's workers' forkserver imports, so that every worker starts with the audio stack loaded.
+WORKER_PRELOAD = ("wkmp_ai.ingest.preload",)
 
 
 def analyse_file(path: str, params: Mapping[str, Any], flavor: bool = True, peaks: bool = True) -> FileAnalysis:
