@@ -168,3 +168,32 @@ def _listen(url: str, session_id: str, sink: list[str]) -> None:
                 sink.append(line)
     except httpx.HTTPError:
         pass
+
+
+def test_a_held_up_writer_lets_the_worker_run_ahead_by_two_files_only(live_server) -> None:  # type: ignore[no-untyped-def]
+    """Another process holds wkmp.db's write lock for a while: the one worker takes its next file
+    while the last one waits to be written, but stops once two files are waiting (2 × workers),
+    and the import finishes whole when the lock goes."""
+    root = live_server.settings.root_folder
+    tracks = make_album(root, "Held", 8, seconds=6.0)
+    session_id = live_server.post("/import/start", json={"parameters": {"import_parallelism": 1}}).json()["session_id"]
+    deadline = time.monotonic() + 60
+    while live_server.get(f"/import/status/{session_id}").json()["state"] != "PROCESSING":
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+    blocker = sqlite3.connect(root / "wkmp.db", isolation_level=None, timeout=10)
+    blocker.execute("BEGIN IMMEDIATE")  # the import's writer now waits (its busy timeout is 10 s)
+    try:
+        time.sleep(0.5)
+        written = live_server.get(f"/import/status/{session_id}").json()["counts"]["succeeded"]
+        time.sleep(2.5)  # a 6 s file takes well under 0.3 s to analyse: time for all eight
+        held = live_server.get(f"/import/status/{session_id}").json()
+    finally:
+        blocker.execute("ROLLBACK")
+        blocker.close()
+    assert held["state"] == "PROCESSING" and held["counts"]["succeeded"] == written <= 2
+    # Nothing is being analysed: the two files after the last one written wait for the writer.
+    assert held["current_files"] == []
+    assert held["current_operation"] == f"Processing: {tracks[written + 1].rel_path}"
+    status = wait_finished(live_server, session_id)
+    assert status["state"] == "COMPLETED" and status["counts"]["succeeded"] == 8

@@ -4,6 +4,7 @@
     PROCESSING  for each file, ``import_parallelism`` at a time, in path order:
                   worker process: analyze_file (one decode → passages, lead-in/out, fingerprints, flavor)
                   writer thread:  passages + import state + art rows + identification request, one txn
+                  (the worker takes its next file meanwhile; 2 × parallelism files in flight at most)
                 when a folder's files are all written: its album groups are identified (event loop,
                 rate-limited, cached) and each group's rows are written in one transaction
                 finally: files left pending by earlier runs (offline, no key) are identified
@@ -157,6 +158,15 @@ class ImportService:
 
 
 @dataclass
+class _Slot:
+    """One of the ``parallelism`` places a file is analysed in; ``number`` keys ``current_files``."""
+
+    number: int
+    queue: asyncio.Queue[int]
+    freed: bool = False
+
+
+@dataclass
 class _Folder:
     """The files of one folder in this run; identified together once all have been written."""
 
@@ -304,13 +314,20 @@ class _ImportRun:
         slots: asyncio.Queue[int] = asyncio.Queue()
         for free in range(parallelism):
             slots.put_nowait(free)
+        # A worker takes its next file while the last one is written; analyses waiting for the
+        # writer are bounded, so a slow disk holds the workers back instead of filling memory.
+        unwritten = asyncio.Semaphore(2 * parallelism)
         current: _Folder | None = None
         for item in work:
+            if await self._unless_cancelled(unwritten.acquire()) is None:
+                break
             slot = await self._unless_cancelled(slots.get())
             if slot is None:
+                unwritten.release()
                 break
             if self._stopping():
                 slots.put_nowait(slot)
+                unwritten.release()
                 break
             folder_name = item.rel_path.rpartition("/")[0]
             if current is None or current.name != folder_name:
@@ -318,7 +335,8 @@ class _ImportRun:
                     self._close_folder(current)
                 current = self.folders.setdefault(folder_name, _Folder(folder_name))
             current.dispatched += 1
-            task = asyncio.create_task(self._one_file(item, slot, slots, current))
+            task = asyncio.create_task(self._one_file(item, _Slot(slot, slots), current))
+            task.add_done_callback(lambda _task: unwritten.release())
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         if self._stopping():
@@ -332,9 +350,9 @@ class _ImportRun:
             # not wait for them (the 2 s promise); _stop_identification cancels what is left.
             await self._unless_cancelled(asyncio.gather(*list(self.identify_tasks), return_exceptions=True))
 
-    async def _one_file(self, item: q.WorkItem, slot: int, slots: asyncio.Queue[int], folder: _Folder) -> None:
+    async def _one_file(self, item: q.WorkItem, slot: _Slot, folder: _Folder) -> None:
         session = self.session
-        session.file_started(slot, item.rel_path)
+        session.file_started(slot.number, item.rel_path)
         request: FileToIdentify | None = None
         try:
             request = await self._analyse_and_write(item, slot)
@@ -343,15 +361,21 @@ class _ImportRun:
             if self.pool is not None:
                 self.pool.kill_busy()
         finally:
-            session.current_files.pop(slot, None)
-            slots.put_nowait(slot)
+            self._free(slot)
             folder.finished += 1
             if request is not None:
                 folder.ready.append(request)
             if folder.closed and folder.finished == folder.dispatched:
                 self._identify_folder(folder)
 
-    async def _analyse_and_write(self, item: q.WorkItem, slot: int) -> FileToIdentify | None:
+    def _free(self, slot: _Slot) -> None:
+        """The file's worker is done with it: the slot takes the next file (once per file)."""
+        if not slot.freed:
+            slot.freed = True
+            self.session.current_files.pop(slot.number, None)
+            slot.queue.put_nowait(slot.number)
+
+    async def _analyse_and_write(self, item: q.WorkItem, slot: _Slot) -> FileToIdentify | None:
         """Analyse one file in a worker and write it; return its identification request (None: skipped)."""
         session = self.session
         assert self.pool is not None
@@ -359,14 +383,16 @@ class _ImportRun:
         try:
             analysis = await self._analyse(str(path), item)
         except Exception as exc:
+            self._free(slot)
             if self._stopping():  # killed by cancel: the file is simply not done
                 return None
             code, message = _analysis_failure(exc)
             session.record_error(code, message, path=item.rel_path)
             if not _killed_from_outside(exc):  # that says nothing about the file: the next run tries again
                 await self.service.write(q.mark_failed, item, code.value, message)
-            session.file_finished(slot, ok=False)
+            session.file_finished(None, ok=False)
             return None
+        self._free(slot)
         with self.service.db.read() as conn:
             scanned = file_queries.scanned_file(conn, item.file_id)
         tags = Tags.from_json(json.loads(scanned.tags_json)) if scanned and scanned.tags_json else Tags()
@@ -393,7 +419,7 @@ class _ImportRun:
             session.record_error(ErrorCode.MANUAL_EDIT_KEPT, EDIT_KEPT_MESSAGE, path=item.rel_path)
         for warning in analysis.warnings:
             session.record_error(warning.code, warning.message, path=item.rel_path)
-        session.file_finished(slot, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
+        session.file_finished(None, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
         return request
 
     async def _analyse(self, path: str, item: q.WorkItem) -> FileAnalysis:
