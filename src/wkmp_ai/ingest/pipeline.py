@@ -197,10 +197,17 @@ class _ImportRun:
     async def run(self) -> None:
         session = self.session
         ticker = asyncio.create_task(self._tick())
-        # Workers take a few seconds to start (Essentia); let that happen while the scan runs.
+        # The workers start while the scan runs (forked from a forkserver that may still be loading).
         self.pool_ready = asyncio.create_task(self.service.pool(worker_count(self.params)))
+        scan = asyncio.create_task(self._scan())
         try:
-            work = await self._scan()
+            await asyncio.sleep(0)  # the scan's thread is reading now; meanwhile build the HTTP clients (~0.1 s)
+            self.identifier = Identifier(
+                self.service.settings,
+                CacheReads(self.service.db),
+                limiters=self.service.limiters,
+            )
+            work = await scan
             if work is None:
                 return
             if session.cancel_requested.is_set():
@@ -211,11 +218,6 @@ class _ImportRun:
             session.phases.waiting_requests = lambda: {n: lim.waiting for n, lim in self.service.limiters.items()}
             session.transition(State.PROCESSING)
             session.publish_progress()
-            self.identifier = Identifier(
-                self.service.settings,
-                CacheReads(self.service.db),
-                limiters=self.service.limiters,
-            )
             try:
                 if work:
                     await self._process(work)
@@ -223,7 +225,6 @@ class _ImportRun:
                     await self._identify_earlier_pending()
             finally:
                 await self._stop_identification()
-                await self.identifier.aclose()
             if session.fatal is not None:
                 session.transition(State.FAILED)
             elif session.cancel_requested.is_set():
@@ -239,7 +240,11 @@ class _ImportRun:
                 session.transition(State.FAILED)
         finally:
             ticker.cancel()
-            await asyncio.gather(ticker, *([self.pool_ready] if self.pool_ready else []), return_exceptions=True)
+            if not scan.done():  # only when building the identifier failed
+                scan.cancel()
+            await asyncio.gather(ticker, scan, *([self.pool_ready] if self.pool_ready else []), return_exceptions=True)
+            if self.identifier is not None:
+                await self.identifier.aclose()
 
     async def _tick(self) -> None:
         while True:
