@@ -74,6 +74,9 @@ class FakeAcousticBrainz(FakeService):
         return Response.json({"message": "Not found"}, status=404)
 
 
+_NAMED = re.compile(r"(front|back)(?:-(250|500|1200))?")
+
+
 @functools.cache
 def _jpeg(size: int) -> bytes:
     """One image per size, made once: encoding in a request would stall the server's timing."""
@@ -98,7 +101,22 @@ class FakeCoverArt(FakeService):
             return self._index(parts[1].removeprefix("mbid-"))
         if len(parts) == 3 and parts[0] == "release" and parts[2].endswith(".jpg"):
             return self._image(parts[1], parts[2])
+        if len(parts) == 3 and parts[0] == "release" and (named := _NAMED.fullmatch(parts[2])):
+            return self._named(parts[1], named[1], named[2])
+        if len(parts) == 3 and parts[0] == "ia" and parts[2].endswith(".jpg"):  # where _named redirects to
+            _name, thumb, size = parts[2].removesuffix(".jpg").rpartition("_thumb")
+            return self._image(parts[1].removeprefix("mbid-"), f"x-{size}.jpg" if thumb else "full.jpg")
         return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+
+    def _named(self, mbid: str, kind: str, size: str | None) -> Response:
+        """``/release/{mbid}/front-1200``: a redirect to that image's thumbnail on archive.org, as the
+        real archive answers; 404 when the release has no such image."""
+        release = self.world.releases.get(mbid)
+        if release is None or not release.artwork or not getattr(release, kind):
+            return Response(404, b"Not Found", {"Content-Type": "text/plain"})
+        n = 1 if kind == "front" else 2
+        name = f"mbid-{mbid}-{n}" + (f"_thumb{size}" if size else "") + ".jpg"
+        return Response(307, b"", {"Location": f"{self.url}/ia/mbid-{mbid}/{name}"})
 
     def _index(self, mbid: str) -> Response:
         release = self.world.releases.get(mbid)

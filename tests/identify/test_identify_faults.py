@@ -194,7 +194,7 @@ async def test_cover_art_archive_down_costs_only_the_art(
 async def test_an_image_that_is_not_an_image_is_refused(
     ident_settings: Settings, db: Database, fakes: FakeServices, library: Library
 ) -> None:
-    fakes.coverart.inject(FaultKind.HTML, match="-1200.jpg", times=10)  # a 200 with an HTML page
+    fakes.coverart.inject(FaultKind.HTML, match="1200.jpg", times=10)  # a 200 with an HTML page
     seeded = seed_files(db, [(f, False) for f in library.albums[3].files])
     (result,) = await identify(ident_settings, db, seeded)
     assert result.counts()["identified"] == 12 and result.art == ()

@@ -33,9 +33,9 @@ from wkmp_ai.errors import ErrorCode, plain_message
 from wkmp_ai.identify.acousticbrainz import flavor_vector
 from wkmp_ai.identify.acoustid import request_duration
 from wkmp_ai.identify.bydisc import identify_by_disc
-from wkmp_ai.identify.coverart import ImageRefused, image_size, resize_to_jpeg
+from wkmp_ai.identify.coverart import CaaImage, ImageRefused, direct_images, image_size, resize_to_jpeg
 from wkmp_ai.identify.evidence import ReleaseDoc
-from wkmp_ai.identify.http import Rejected, ServiceError
+from wkmp_ai.identify.http import NotFound, Rejected, ServiceError
 from wkmp_ai.identify.lookups import Lookups
 from wkmp_ai.identify.matching import PassageWork, Resolution, map_to_release, score_releases
 from wkmp_ai.identify.musicbrainz import is_mbid, parse_recording, recording_evidence
@@ -122,10 +122,10 @@ class AlbumRun:
     async def run(self) -> AlbumIdentification:
         if self.works:
             await self._identify()
-            if self.ident.options.acousticbrainz:
-                await self._flavors()
+            steps = [self._flavors()] if self.ident.options.acousticbrainz else []
             if self.ident.options.cover_art:
-                await self._cover_art()
+                steps.append(self._cover_art())
+            await asyncio.gather(*steps)  # two services, two rate limits: neither waits for the other
         return self._result()
 
     async def _identify(self) -> None:
@@ -330,14 +330,16 @@ class AlbumRun:
         if doc is not None and (doc.cover_art_artwork is False or doc.cover_art_front is False):
             self.warn(missing)  # MusicBrainz already says the archive has no front image
             return
-        try:
-            listing = await self.ident.cover_listing(main)
-        except ServiceError as exc:
-            self.warn(self.ident.failure_warning("coverart", exc, self.folder_path))
-            return
-        if not any(img.kind == "front" for img in listing):
-            self.warn(missing)
         wanted = {"front", "back"} if self.ident.options.back_cover else {"front"}
+        listing = direct_images(main, doc, wanted)  # MusicBrainz's flags name them: no listing needed
+        if listing is None:
+            try:
+                listing = await self.ident.cover_listing(main)
+            except ServiceError as exc:
+                self.warn(self.ident.failure_warning("coverart", exc, self.folder_path))
+                return
+            if not any(img.kind == "front" for img in listing):
+                self.warn(missing)
         root = self.ident.root_folder
         for img in listing:
             if img.kind not in wanted:
@@ -352,7 +354,11 @@ class AlbumRun:
                 self.art.append(ArtImage(main, f"album_{img.kind}", rel, size[0], size[1]))
                 continue
             try:
-                data = await self.ident.cover_image(img)
+                data = await self._cover_image(main, img)
+                if data is None:  # the archive's listing has no such image after all
+                    if img.kind == "front":
+                        self.warn(missing)
+                    continue
                 jpeg, width, height = await asyncio.to_thread(
                     resize_to_jpeg, data, max_px=self.ident.options.art_max_px
                 )
@@ -363,6 +369,17 @@ class AlbumRun:
                 self.warn(IdentifyWarning(ErrorCode.COVER_ART_INVALID, f"{img.kind} image: {exc}", rel))
                 continue
             self.art.append(ArtImage(main, f"album_{img.kind}", rel, width, height, data=jpeg))
+
+    async def _cover_image(self, main: str, img: CaaImage) -> bytes | None:
+        """The image's bytes; a direct address the archive does not know (404) is looked up in the
+        release's listing instead (None: the listing has no image of that kind)."""
+        try:
+            return await self.ident.cover_image(img)
+        except NotFound:
+            if not img.direct:
+                raise
+        listed = [i for i in await self.ident.cover_listing(main) if i.kind == img.kind]
+        return await self.ident.cover_image(listed[0]) if listed else None
 
     # --- the result -------------------------------------------------------------------------
 

@@ -1,13 +1,17 @@
 """Cover Art Archive: the front and back image of a chosen release (docs/scan.md, *Cover art*).
 
-``GET /release/{mbid}`` (the real service redirects to archive.org) lists the release's images:
-``{"images":[{"types":["Front"],"front":true,"back":false,"image":url,"thumbnails":{"1200":url,
-"large":url,…}}],"release":…}``; 404 means there is none. The 1200 px thumbnail is fetched when
-there is one (less to download than the original; still more than the 1024 px we keep), else the
-original. Images are resized to fit 1024 × 1024 with Lanczos and handed back as JPEG bytes; the
-import writes them next to the album: ``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An
-existing file is reused, never fetched again. Downloaded bytes are untrusted: anything Pillow
-cannot decode, or larger than the limits, is refused.
+When the release's MusicBrainz document says which images the archive holds (its
+``cover-art-archive`` flags ``front`` and ``back``), each is fetched by its direct address,
+``GET /release/{mbid}/front-1200`` (a redirect to its 1200 px thumbnail on archive.org): one request
+an image. Otherwise, or when such an address answers 404, ``GET /release/{mbid}`` (redirected the
+same way) lists the release's images: ``{"images":[{"types":["Front"],"front":true,"back":false,
+"image":url,"thumbnails":{"1200":url,"large":url,…}}],"release":…}``; 404 means there is none. The
+1200 px thumbnail is fetched when there is one (less to download than the original; still more
+than the 1024 px we keep), else the original. Images are resized to fit 1024 × 1024 with Lanczos
+and handed back as JPEG bytes; the import writes them next to the album:
+``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An existing file is reused, never fetched
+again. Downloaded bytes are untrusted: anything Pillow cannot decode, or larger than the limits, is
+refused.
 """
 
 from __future__ import annotations
@@ -22,9 +26,18 @@ from typing import Any
 from PIL import Image
 
 from wkmp_ai.errors import ErrorCode, WkmpError
+from wkmp_ai.identify.evidence import ReleaseDoc
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
 
-__all__ = ["CaaImage", "CoverArtClient", "ImageRefused", "listing_from_json", "listing_to_json", "resize_to_jpeg"]
+__all__ = [
+    "CaaImage",
+    "CoverArtClient",
+    "ImageRefused",
+    "direct_images",
+    "listing_from_json",
+    "listing_to_json",
+    "resize_to_jpeg",
+]
 
 MAX_IMAGE_BYTES = 30 * 1024 * 1024
 MAX_IMAGE_PIXELS = 80_000_000
@@ -40,6 +53,21 @@ class ImageRefused(WkmpError, ValueError):
 class CaaImage:
     kind: str  # front | back
     url: str
+    direct: bool = False  # /release/{mbid}/front-1200: named from MusicBrainz's flags, not from a listing
+
+
+def direct_images(release_mbid: str, doc: ReleaseDoc | None, kinds: set[str]) -> list[CaaImage] | None:
+    """The release's ``kinds`` of image by their direct addresses (``/release/{mbid}/front-1200``,
+    which the archive redirects to the 1200 px thumbnail), when MusicBrainz's release document says
+    which exist; None when it does not say, and the listing must be asked."""
+    if doc is None or doc.cover_art_front is not True or doc.cover_art_back is None:
+        return None
+    present = {"front": True, "back": doc.cover_art_back}
+    return [
+        CaaImage(kind, f"/release/{release_mbid}/{kind}-1200", direct=True)
+        for kind in ("front", "back")
+        if kind in kinds and present[kind]
+    ]
 
 
 def _pick(images: list[dict[str, Any]], kind: str) -> CaaImage | None:
