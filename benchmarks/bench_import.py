@@ -8,10 +8,12 @@ FLAC, MP3, Ogg Vorbis, Opus, M4A/AAC) is generated once into benchmarks/out/ and
 
 0. **Σ fpcalc** — ``fpcalc -length 120`` run on every file, one after another: the reference the
    goals are ratios to (absolute rates differ from machine to machine).
-1. **W_seq** — ``wkmp-ai analyze --json`` over every file, one after another in one process: the
-   CPU work of the import with nothing overlapped. Its fingerprints also build the fake
-   MusicBrainz world, as the real AcoustID knows real recordings. **W_par** — the same work as
-   one ``wkmp-ai analyze`` per worker, all at once: the floor a pool stands on on this machine.
+1. **W_seq** — an import worker's per-file work (:mod:`benchmarks.import_work`: ``wkmp-ai analyze
+   --json`` plus the segment editor's waveform peaks, which every import computes) over every
+   file, one after another in one process: the CPU work of the import with nothing overlapped. Its
+   fingerprints also build the fake MusicBrainz world, as the real AcoustID knows real recordings.
+   **W_par** — the same work as one such process per worker, all at once: the floor a pool stands
+   on on this machine.
 2. **Import** — ``wkmp-ai import`` of the same library into a fresh database against the local fake
    services at their real default rates (MusicBrainz 1/s, AcoustID 3/s, AcousticBrainz 1/s,
    Cover Art Archive 5/s), with the peak RSS of the import's whole process tree sampled every
@@ -31,6 +33,7 @@ a file) the same way (identification included) and compares their peak RSS (the 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
@@ -53,10 +56,12 @@ from tests.synth import FORMATS, concat, music_like, silence, write_audio
 from wkmp_ai.ingest.pipeline import worker_count
 from wkmp_ai.params import defaults
 
+ROOT = Path(__file__).resolve().parents[1]
 OUT = Path(__file__).resolve().parent / "out"
 CYCLE = ("flac", "mp3", "ogg", "opus", "m4a")
 AUDIO_SUFFIXES = {FORMATS[f].suffix for f in CYCLE}
 WKMP = [sys.executable, "-m", "wkmp_ai"]
+WORK = [sys.executable, "-m", "benchmarks.import_work"]  # what the import's workers run on each file
 
 
 def make_library(root: Path, albums: int, tracks: int, seconds: float) -> list[Path]:
@@ -130,13 +135,13 @@ def fpcalc_all(files: list[Path]) -> tuple[float, float]:
 def analyse_sequentially(files: list[Path]) -> tuple[float, float, list[dict[str, Any]]]:
     """W_seq: (wall, CPU, the analyses)."""
     started, cpu = time.monotonic(), _children_cpu()
-    out = subprocess.run([*WKMP, "analyze", "--json", *map(str, files)], capture_output=True, text=True, check=True)
+    out = subprocess.run([*WORK, *map(str, files)], capture_output=True, text=True, check=True, cwd=ROOT)
     wall, cpu = time.monotonic() - started, _children_cpu() - cpu
     return wall, cpu, [json.loads(line) for line in out.stdout.splitlines() if line.strip()]
 
 
 def analyse_in_parallel(files: list[Path], processes: int) -> tuple[float, float]:
-    """W_par: ``processes`` ``wkmp-ai analyze`` processes at once, each over every ``processes``-th file.
+    """W_par: ``processes`` processes like W_seq's at once, each over every ``processes``-th file.
 
     The floor any pool of that many workers stands on here: two processes running at once each
     go slower than one alone (shared caches and memory bandwidth; on a virtual machine perhaps
@@ -144,11 +149,11 @@ def analyse_in_parallel(files: list[Path], processes: int) -> tuple[float, float
     """
     started, cpu = time.monotonic(), _children_cpu()
     procs = [
-        subprocess.Popen([*WKMP, "analyze", "--json", *map(str, files[i::processes])], stdout=subprocess.DEVNULL)
+        subprocess.Popen([*WORK, *map(str, files[i::processes])], stdout=subprocess.DEVNULL, cwd=ROOT)
         for i in range(processes)
     ]
     if any(p.wait() != 0 for p in procs):
-        raise SystemExit("wkmp-ai analyze failed")
+        raise SystemExit("the per-file work failed")
     return time.monotonic() - started, _children_cpu() - cpu
 
 
@@ -219,7 +224,8 @@ def run_import(root: Path, fakes: FakeServices, xdg: Path) -> tuple[float, int, 
             for pid, (ppid, _rss, seconds) in tree.items():
                 role = "main" if pid == proc.pid else "helpers" if ppid == proc.pid else "workers"
                 cpu[pid] = (role, seconds)
-            time.sleep(0.1)
+            with contextlib.suppress(subprocess.TimeoutExpired):  # not sleep: the end is timed to the moment
+                proc.wait(timeout=0.1)
         wall = time.monotonic() - started
         roles: dict[str, float] = {"fakes+bench": time.process_time() - bench_cpu}
         for role, seconds in cpu.values():
@@ -250,10 +256,10 @@ def throughput(args: argparse.Namespace) -> None:
         print(f"run {run + 1}: Σ fpcalc -length 120 {ref[0]:.1f} s ({ref[1]:.1f} s CPU)")
         w_seq, w_cpu, analyses = analyse_sequentially(files)
         seqs.append((w_seq, w_cpu))
-        print(f"run {run + 1}: W_seq (wkmp-ai analyze --json, one process) {w_seq:.1f} s ({w_cpu:.1f} s CPU)")
+        print(f"run {run + 1}: W_seq (an import worker's work, one process) {w_seq:.1f} s ({w_cpu:.1f} s CPU)")
         w_par, p_cpu = analyse_in_parallel(files, workers)
         pars.append((w_par, p_cpu))
-        print(f"run {run + 1}: W_par ({workers} wkmp-ai analyze processes at once) {w_par:.1f} s ({p_cpu:.1f} s CPU)")
+        print(f"run {run + 1}: W_par ({workers} such processes at once) {w_par:.1f} s ({p_cpu:.1f} s CPU)")
         world = world or world_from(root, analyses)
         with tempfile.TemporaryDirectory() as xdg, FakeServices(world, rates=Rates()) as fakes:
             wall, peak, summary, import_cpu = run_import(root, fakes, Path(xdg))
