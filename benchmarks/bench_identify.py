@@ -212,7 +212,7 @@ async def main() -> None:
         print(f"  {'service':<16}{'requests':>9}{'per file':>10}{'refused (503/429)':>19}")
         for name in SERVICES:
             print(f"  {name:<16}{counts[name]:>9}{counts[name] / n_files:>10.3f}{refused[name]:>19}")
-        print(f"  (coverart includes {redirects} index.json fetches that the real service redirects to archive.org)")
+        print(f"  (coverart includes {redirects} fetches from archive.org, where the real service redirects)")
         runs = ", ".join(f"{w:.2f}" for w in walls)
         print(f"  wall times: {runs} s; MusicBrainz requests per run: {[c['musicbrainz'] for c, _, _ in per_run]}")
 
