@@ -16,7 +16,7 @@ import httpx
 import pytest
 
 from tests.api.test_server_process import wait_healthy
-from tests.conftest import DEAD_URL, free_port, offline_env, running_server
+from tests.conftest import DEAD_URL, LiveServer, free_port, offline_env, running_server
 from tests.fakes import FakeServices, Rates
 from tests.fakes.world import Artist, Medium, Recording, Release, Track, World, mbid
 from tests.ingest.library import make_album
@@ -170,7 +170,7 @@ def _listen(url: str, session_id: str, sink: list[str]) -> None:
         pass
 
 
-def test_a_held_up_writer_lets_the_worker_run_ahead_by_two_files_only(live_server) -> None:  # type: ignore[no-untyped-def]
+def test_a_held_up_writer_lets_the_worker_run_ahead_by_two_files_only(live_server: LiveServer) -> None:
     """Another process holds wkmp.db's write lock for a while: the one worker takes its next file
     while the last one waits to be written, but stops once two files are waiting (2 × workers),
     and the import finishes whole when the lock goes."""
