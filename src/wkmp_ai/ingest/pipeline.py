@@ -158,15 +158,6 @@ class ImportService:
 
 
 @dataclass
-class _Slot:
-    """One of the ``parallelism`` places a file is analysed in; ``number`` keys ``current_files``."""
-
-    number: int
-    queue: asyncio.Queue[int]
-    freed: bool = False
-
-
-@dataclass
 class _Folder:
     """The files of one folder in this run; identified together once all have been written."""
 
@@ -340,7 +331,7 @@ class _ImportRun:
                     self._close_folder(current)
                 current = self.folders.setdefault(folder_name, _Folder(folder_name))
             current.dispatched += 1
-            task = asyncio.create_task(self._one_file(item, _Slot(slot, slots), current))
+            task = asyncio.create_task(self._one_file(item, slot, slots, current))
             task.add_done_callback(lambda _task: unwritten.release())
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
@@ -355,40 +346,40 @@ class _ImportRun:
             # not wait for them (the 2 s promise); _stop_identification cancels what is left.
             await self._unless_cancelled(asyncio.gather(*list(self.identify_tasks), return_exceptions=True))
 
-    async def _one_file(self, item: q.WorkItem, slot: _Slot, folder: _Folder) -> None:
+    async def _one_file(self, item: q.WorkItem, slot: int, slots: asyncio.Queue[int], folder: _Folder) -> None:
         session = self.session
-        session.file_started(slot.number, item.rel_path)
+        session.file_started(slot, item.rel_path)
+
+        def free_slot() -> None:  # the worker is done with the file: the slot takes the next one
+            session.current_files.pop(slot, None)
+            slots.put_nowait(slot)
+
         request: FileToIdentify | None = None
         try:
-            request = await self._analyse_and_write(item, slot)
+            request = await self._analyse_and_write(item, free_slot)
         except IngestError as exc:  # the writer's: the database cannot take more, so the session fails
             session.record_error(exc.code, exc.detail, path=item.rel_path)
             if self.pool is not None:
                 self.pool.kill_busy()
         finally:
-            self._free(slot)
             folder.finished += 1
             if request is not None:
                 folder.ready.append(request)
             if folder.closed and folder.finished == folder.dispatched:
                 self._identify_folder(folder)
 
-    def _free(self, slot: _Slot) -> None:
-        """The file's worker is done with it: the slot takes the next file (once per file)."""
-        if not slot.freed:
-            slot.freed = True
-            self.session.current_files.pop(slot.number, None)
-            slot.queue.put_nowait(slot.number)
+    async def _analyse_and_write(self, item: q.WorkItem, free_slot: Callable[[], None]) -> FileToIdentify | None:
+        """Analyse one file in a worker and write it; return its identification request (None: skipped).
 
-    async def _analyse_and_write(self, item: q.WorkItem, slot: _Slot) -> FileToIdentify | None:
-        """Analyse one file in a worker and write it; return its identification request (None: skipped)."""
+        ``free_slot`` is called once the analysis has ended, however it ended, before anything is
+        written: the worker takes its next file while this one is written."""
         session = self.session
-        assert self.pool is not None
-        path = session.root_folder / item.rel_path
         try:
-            analysis = await self._analyse(str(path), item)
+            try:
+                analysis = await self._analyse(str(session.root_folder / item.rel_path), item)
+            finally:
+                free_slot()
         except Exception as exc:
-            self._free(slot)
             if self._stopping():  # killed by cancel: the file is simply not done
                 return None
             code, message = _analysis_failure(exc)
@@ -397,7 +388,6 @@ class _ImportRun:
                 await self.service.write(q.mark_failed, item, code.value, message)
             session.file_finished(None, ok=False)
             return None
-        self._free(slot)
         with self.service.db.read() as conn:
             scanned = file_queries.scanned_file(conn, item.file_id)
         tags = Tags.from_json(json.loads(scanned.tags_json)) if scanned and scanned.tags_json else Tags()
