@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 
 import pytest
@@ -120,8 +123,6 @@ def test_a_busy_worker_leaves_when_its_owner_is_killed() -> None:
     worker must not finish the task first (a fresh worker's first file takes many seconds under load)."""
     import os
     import signal
-    import subprocess
-    import sys
 
     owner = subprocess.Popen([sys.executable, "-c", OWNER], stdout=subprocess.PIPE, text=True)
     try:
@@ -176,13 +177,7 @@ asyncio.run(main())
 
 @pytest.mark.parametrize("preload", ["preload", "none"])
 def test_workers_start_with_the_audio_stack_preloaded(preload: str) -> None:
-    import json
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", PRELOADED, preload], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    in_workers, in_owner = (json.loads(line) for line in out.stdout.splitlines())
+    in_workers, in_owner = (json.loads(line) for line in _python(PRELOADED, preload).splitlines())
     expected = ["wkmp_ai.audio.analyze", "numpy", "av"] if preload == "preload" else []
     assert in_workers == [expected, expected]
     assert in_owner == []
@@ -216,13 +211,7 @@ asyncio.run(main())
 def test_a_forkserver_started_early_loads_in_the_background_and_serves_the_pool() -> None:
     """``wkmp-ai import`` starts the workers' forkserver first: the call returns at once (the ~0.4 s
     preload runs in the server), and the import's pool later forks its workers from that server."""
-    import json
-    import subprocess
-    import sys
-
-    out = subprocess.run([sys.executable, "-c", STARTED_EARLY], capture_output=True, text=True, timeout=120)
-    assert out.returncode == 0, out.stderr
-    returned_after, forked_by_it, names = json.loads(out.stdout)
+    returned_after, forked_by_it, names = json.loads(_python(STARTED_EARLY))
     assert returned_after < 0.3
     assert forked_by_it is True
     assert names == ["wkmp_ai.audio.analyze", "numpy"]
@@ -231,9 +220,6 @@ def test_a_forkserver_started_early_loads_in_the_background_and_serves_the_pool(
 def test_a_preload_that_fails_to_import_leaves_the_forkserver_alive() -> None:
     """Python's forkserver survives only an ImportError in a preloaded module: ours swallows any
     error, and the worker loads (and fails on) the module on its first task instead."""
-    import subprocess
-    import sys
-
     script = """
 import importlib.abc, sys
 class Refuse(importlib.abc.MetaPathFinder):
@@ -244,6 +230,11 @@ sys.meta_path.insert(0, Refuse())
 import wkmp_ai.ingest.preload
 print("wkmp_ai.audio.analyze" in sys.modules, "wkmp_ai.scan.findindex" in sys.modules)
 """
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert _python(script).split() == ["False", "True"]
+
+
+def _python(script: str, *args: str) -> str:
+    """What ``script`` prints, run in a fresh interpreter (which must exit 0)."""
+    out = subprocess.run([sys.executable, "-c", script, *args], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert out.stdout.split() == ["False", "True"]
+    return out.stdout
