@@ -55,3 +55,10 @@ def loaded(names: tuple[str, ...]) -> list[str]:
     import sys
 
     return [name for name in names if name in sys.modules]
+
+
+def timed_sleep(seconds: float) -> tuple[float, float]:
+    """Sleep; return when the task began and ended on the machine-wide monotonic clock."""
+    began = time.monotonic()
+    time.sleep(seconds)
+    return began, time.monotonic()

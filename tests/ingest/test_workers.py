@@ -11,7 +11,7 @@ import time
 import pytest
 
 from tests.ingest import pool_tasks as T
-from wkmp_ai.ingest.workers import TaskCrashed, TaskTimedOut, WorkerPool
+from wkmp_ai.ingest.workers import TaskCrashed, TaskDropped, TaskTimedOut, WorkerPool
 
 
 @pytest.fixture
@@ -73,15 +73,68 @@ async def test_a_hang_is_killed_at_its_timeout(pool: WorkerPool) -> None:
     assert await pool.run(T.square, 6, timeout=30) == 36
 
 
-async def test_kill_busy_stops_running_tasks_at_once(pool: WorkerPool) -> None:
-    tasks = [asyncio.create_task(pool.run(T.sleep_then, 30, "x", timeout=60)) for _ in range(2)]
+async def test_cancel_all_kills_running_tasks_and_drops_queued_ones_at_once(pool: WorkerPool) -> None:
+    running = [asyncio.create_task(pool.run(T.sleep_then, 30, "x", timeout=60)) for _ in range(2)]
+    queued = [asyncio.create_task(pool.run(T.sleep_then, 0.1, "y", timeout=60)) for _ in range(3)]
     await asyncio.sleep(0.5)
     started = time.monotonic()
-    assert pool.kill_busy() == 2
-    results = await asyncio.gather(*tasks, return_exceptions=True)
-    assert all(isinstance(r, TaskCrashed) for r in results)
+    assert pool.cancel_all() == 2
+    results = await asyncio.gather(*running, *queued, return_exceptions=True)
+    assert [type(r) for r in results] == [TaskCrashed] * 2 + [TaskDropped] * 3
     assert time.monotonic() - started < 2
+    assert len(pool.pids()) == 2  # both replaced
     assert await pool.run(T.square, 7, timeout=30) == 49
+
+
+async def test_a_worker_takes_its_next_task_without_waiting_for_the_event_loop() -> None:
+    """The loop is blocked while the first task ends: the queued one starts anyway, at once."""
+    pool = WorkerPool(1)
+    try:
+        first = asyncio.create_task(pool.run(T.timed_sleep, 0.3, timeout=30))
+        second = asyncio.create_task(pool.run(T.timed_sleep, 0.0, timeout=30))
+        await asyncio.sleep(0.1)  # both queued, the first running
+        time.sleep(0.6)  # the event loop does nothing meanwhile
+        (_, first_ended), (second_began, _) = await first, await second
+    finally:
+        await pool.close()
+    assert 0 <= second_began - first_ended < 0.05
+
+
+async def test_on_start_names_the_worker_when_it_takes_the_task() -> None:
+    pool = WorkerPool(2)
+    seen: list[tuple[str, int, float]] = []
+    try:
+        runs = [
+            pool.run(
+                T.timed_sleep, 0.2, timeout=30, on_start=lambda index, n=n: seen.append((n, index, time.monotonic()))
+            )
+            for n in "abc"
+        ]
+        a, b, _c = await asyncio.gather(*runs)
+    finally:
+        await pool.close()
+    assert sorted(name for name, _, _ in seen) == ["a", "b", "c"]
+    workers = {name: index for name, index, _ in seen}
+    assert {workers["a"], workers["b"]} == {0, 1}  # two at once, one on each worker
+    assert workers["c"] in (0, 1)
+    began_c = next(t for name, _, t in seen if name == "c")
+    assert began_c >= min(a[1], b[1]) - 0.01  # c waited for a worker to be free
+
+
+async def test_a_cancelled_call_never_runs_if_it_was_still_queued() -> None:
+    pool = WorkerPool(1)
+    try:
+        busy = asyncio.create_task(pool.run(T.sleep_then, 0.3, "busy", timeout=30))
+        await asyncio.sleep(0.1)
+        started: list[int] = []
+        waiting = asyncio.create_task(pool.run(T.pid_of_worker, timeout=30, on_start=lambda _i: started.append(1)))
+        await asyncio.sleep(0.05)
+        waiting.cancel()
+        assert await busy == "busy"
+        assert await pool.run(T.square, 8, timeout=30) == 64
+    finally:
+        await pool.close()
+    assert waiting.cancelled() and started == []
 
 
 async def test_workers_are_recycled_after_max_tasks() -> None:

@@ -307,23 +307,16 @@ class _ImportRun:
         parallelism = worker_count(self.params)
         assert self.pool_ready is not None
         self.pool = await self.pool_ready
-        slots: asyncio.Queue[int] = asyncio.Queue()
-        for free in range(parallelism):
-            slots.put_nowait(free)
-        # A worker takes its next file while the last one is written; analyses waiting for the
-        # writer are bounded, so a slow disk holds the workers back instead of filling memory.
-        unwritten = asyncio.Semaphore(2 * parallelism)
+        # Files in the pool or waiting for the writer, at most two a worker: one being analysed and one
+        # queued behind it, which its worker takes the moment it is done (docs/import.md). A slow disk
+        # holds the workers back instead of filling memory.
+        outstanding = asyncio.Semaphore(2 * parallelism)
         current: _Folder | None = None
         for item in work:
-            if await self._unless_cancelled(unwritten.acquire()) is None:
-                break
-            slot = await self._unless_cancelled(slots.get())
-            if slot is None:
-                unwritten.release()
+            if await self._unless_cancelled(outstanding.acquire()) is None:
                 break
             if self._stopping():
-                slots.put_nowait(slot)
-                unwritten.release()
+                outstanding.release()
                 break
             folder_name = item.rel_path.rpartition("/")[0]
             if current is None or current.name != folder_name:
@@ -331,12 +324,12 @@ class _ImportRun:
                     self._close_folder(current)
                 current = self.folders.setdefault(folder_name, _Folder(folder_name))
             current.dispatched += 1
-            task = asyncio.create_task(self._one_file(item, slot, slots, current))
-            task.add_done_callback(lambda _task: unwritten.release())
+            task = asyncio.create_task(self._one_file(item, current))
+            task.add_done_callback(lambda _task: outstanding.release())
             self.tasks.add(task)
             task.add_done_callback(self.tasks.discard)
         if self._stopping():
-            self.pool.kill_busy()  # the files in flight are dropped whole: nothing of them was written
+            self.pool.cancel_all()  # the files in flight are dropped whole: nothing of them was written
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
         if current is not None and not self._stopping():
             self._close_folder(current)
@@ -346,21 +339,15 @@ class _ImportRun:
             # not wait for them (the 2 s promise); _stop_identification cancels what is left.
             await self._unless_cancelled(asyncio.gather(*list(self.identify_tasks), return_exceptions=True))
 
-    async def _one_file(self, item: q.WorkItem, slot: int, slots: asyncio.Queue[int], folder: _Folder) -> None:
+    async def _one_file(self, item: q.WorkItem, folder: _Folder) -> None:
         session = self.session
-        session.file_started(slot, item.rel_path)
-
-        def free_slot() -> None:  # the worker is done with the file: the slot takes the next one
-            session.current_files.pop(slot, None)
-            slots.put_nowait(slot)
-
         request: FileToIdentify | None = None
         try:
-            request = await self._analyse_and_write(item, free_slot)
+            request = await self._analyse_and_write(item)
         except IngestError as exc:  # the writer's: the database cannot take more, so the session fails
             session.record_error(exc.code, exc.detail, path=item.rel_path)
             if self.pool is not None:
-                self.pool.kill_busy()
+                self.pool.cancel_all()
         finally:
             folder.finished += 1
             if request is not None:
@@ -368,17 +355,24 @@ class _ImportRun:
             if folder.closed and folder.finished == folder.dispatched:
                 self._identify_folder(folder)
 
-    async def _analyse_and_write(self, item: q.WorkItem, free_slot: Callable[[], None]) -> FileToIdentify | None:
+    async def _analyse_and_write(self, item: q.WorkItem) -> FileToIdentify | None:
         """Analyse one file in a worker and write it; return its identification request (None: skipped).
 
-        ``free_slot`` is called once the analysis has ended, however it ended, before anything is
-        written: the worker takes its next file while this one is written."""
+        The file is shown as being analysed from the moment a worker takes it until its analysis ends."""
         session = self.session
+        worker: int | None = None
+
+        def started(index: int) -> None:
+            nonlocal worker
+            worker = index
+            session.file_started(index, item.rel_path)
+
         try:
             try:
-                analysis = await self._analyse(str(session.root_folder / item.rel_path), item)
+                analysis = await self._analyse(str(session.root_folder / item.rel_path), item, started)
             finally:
-                free_slot()
+                if worker is not None and session.current_files.get(worker) == item.rel_path:
+                    del session.current_files[worker]  # its worker may have taken the next file already
         except Exception as exc:
             if self._stopping():  # killed by cancel: the file is simply not done
                 return None
@@ -417,7 +411,7 @@ class _ImportRun:
         session.file_finished(None, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
         return request
 
-    async def _analyse(self, path: str, item: q.WorkItem) -> FileAnalysis:
+    async def _analyse(self, path: str, item: q.WorkItem, started: Callable[[int], None]) -> FileAnalysis:
         """The file's analysis from a worker. A worker killed from outside (SIGKILL: the OOM killer, an
         administrator) says nothing about the file, so the file gets one more worker; killed again, it
         is skipped for this session but not marked failed. A crash (SIGSEGV, SIGABRT) or a hang is the
@@ -425,12 +419,16 @@ class _ImportRun:
         assert self.pool is not None
         timeout = analysis_timeout(item.duration_s)
         try:
-            return await self.pool.run(analyse_file, path, self.params, timeout=timeout, flavor=True)  # type: ignore[no-any-return]
+            return await self.pool.run(  # type: ignore[no-any-return]
+                analyse_file, path, self.params, timeout=timeout, on_start=started, flavor=True
+            )
         except TaskCrashed as exc:
             if not _killed_from_outside(exc) or self._stopping():
                 raise
             log.warning("%s: its worker was killed (SIGKILL); analysing it again", item.rel_path)
-            return await self.pool.run(analyse_file, path, self.params, timeout=timeout, flavor=True)  # type: ignore[no-any-return]
+            return await self.pool.run(  # type: ignore[no-any-return]
+                analyse_file, path, self.params, timeout=timeout, on_start=started, flavor=True
+            )
 
     # ---- identification -----------------------------------------------------------------------
     def _close_folder(self, folder: _Folder) -> None:

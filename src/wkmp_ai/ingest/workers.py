@@ -24,20 +24,21 @@ import multiprocessing as mp
 import multiprocessing.connection
 import multiprocessing.forkserver
 import os
+import queue
 import resource
 import select
 import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
 from wkmp_ai.errors import ErrorCode, WkmpError
 from wkmp_ai.heap import reuse_freed_memory
 
-__all__ = ["WORKER_ADDRESS_SPACE", "TaskCrashed", "TaskTimedOut", "WorkerPool", "start_forkserver"]
+__all__ = ["WORKER_ADDRESS_SPACE", "TaskCrashed", "TaskDropped", "TaskTimedOut", "WorkerPool", "start_forkserver"]
 
 
 class TaskCrashed(WkmpError):
@@ -58,6 +59,12 @@ class TaskTimedOut(WkmpError):
     def __init__(self, timeout: float):
         super().__init__(f"task did not finish within {timeout:.0f} s")
         self.timeout = timeout
+
+
+class TaskDropped(WkmpError):
+    """The task was still waiting for a worker when the pool was told to stop everything."""
+
+    code = ErrorCode.ANALYSIS_FAILED
 
 
 class RemoteError(WkmpError):
@@ -142,7 +149,23 @@ class _Worker:
     busy: bool = False
 
 
+@dataclass(eq=False)
+class _Job:
+    task: tuple[Any, ...]  # (fn, args, kwargs)
+    timeout: float
+    future: Future[tuple[str, Any]]
+    on_start: Callable[[int], None] | None
+    loop: asyncio.AbstractEventLoop
+    generation: int  # the pool's cancel_all count when queued: a later cancel_all drops it
+
+
 class WorkerPool:
+    """``size`` workers, each fed from one queue of tasks by a thread of its own.
+
+    The thread sends its worker the next queued task the moment the last reply arrives, so a worker
+    never waits for the event loop between tasks (a hand-off through the loop took ~2.5 ms a file,
+    docs/import.md); a caller that keeps a task queued for each worker keeps them all busy."""
+
     def __init__(
         self,
         size: int,
@@ -159,9 +182,11 @@ class WorkerPool:
         self._ctx = mp.get_context("forkserver")
         if preload:
             self._ctx.set_forkserver_preload(list(preload))
-        self._threads = ThreadPoolExecutor(max_workers=size, thread_name_prefix="wkmp-pool")
-        self._idle: asyncio.Queue[_Worker] | None = None
+        self._jobs: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._feeders: list[threading.Thread] = []
+        self._starting = asyncio.Lock()
         self._all: set[_Worker] = set()
+        self._generation = 0
         self._closed = False
         self.crashes = 0
         self.timeouts = 0
@@ -188,42 +213,75 @@ class WorkerPool:
         worker.conn.close()
 
     async def start(self) -> None:
-        self._idle = asyncio.Queue()
-        for _ in range(self.size):
-            self._idle.put_nowait(await asyncio.to_thread(self._spawn))
+        """Start the workers and their threads now (else the first ``run`` does)."""
+        async with self._starting:
+            while len(self._feeders) < self.size and not self._closed:
+                worker = await asyncio.to_thread(self._spawn)
+                index = len(self._feeders)
+                feeder = threading.Thread(target=self._feed, args=(index, worker), name=f"wkmp-pool-{index}")
+                feeder.daemon = True  # a pool never closed must not hold the interpreter open
+                self._feeders.append(feeder)
+                feeder.start()
 
-    async def run(self, fn: Callable[..., Any], *args: Any, timeout: float, **kwargs: Any) -> Any:
-        """Run ``fn(*args, **kwargs)`` in a worker; raise its exception, TaskCrashed or TaskTimedOut."""
-        if self._idle is None:
-            await self.start()
-        assert self._idle is not None
-        worker = await self._idle.get()
+    async def run(
+        self,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout: float,
+        on_start: Callable[[int], None] | None = None,
+        **kwargs: Any,
+    ) -> Any:
+        """Run ``fn(*args, **kwargs)`` in a worker; raise its exception, TaskCrashed, TaskTimedOut or
+        TaskDropped. ``on_start(worker_index)`` is called on the event loop when a worker takes the
+        task. Cancelling the call drops the task if it is still queued; a running one runs to its end."""
         if self._closed:
             raise RuntimeError("pool is closed")
-        worker.busy = True
-        loop = asyncio.get_running_loop()
-        replace = False
-        try:
-            status, value = await loop.run_in_executor(
-                self._threads, self._exchange, worker, (fn, args, kwargs), timeout
-            )
-            worker.tasks_done += 1
-            replace = worker.tasks_done >= self.max_tasks
-            if status == "ok":
-                return value
-            raise value
-        except (TaskCrashed, TaskTimedOut):
-            replace = True
-            raise
-        finally:
-            worker.busy = False
-            if self._closed:
+        if len(self._feeders) < self.size:
+            await self.start()
+        job = _Job((fn, args, kwargs), timeout, Future(), on_start, asyncio.get_running_loop(), self._generation)
+        self._jobs.put(job)
+        status, value = await asyncio.wrap_future(job.future)
+        if status == "ok":
+            return value
+        raise value
+
+    def _feed(self, index: int, worker: _Worker | None) -> None:
+        """Thread ``index``: run each task it takes on its worker. A worker that died, overran or did
+        its ``max_tasks`` is replaced before the task is answered: the pool is whole when it is."""
+        while (job := self._jobs.get()) is not None:
+            if not job.future.set_running_or_notify_cancel():
+                continue  # cancelled while queued
+            outcome: tuple[str, Any] | BaseException
+            try:
+                if worker is None:  # the last replacement failed: try again, for this task
+                    worker = self._spawn()
+                outcome = self._run_on(index, worker, job)
+            except Exception as exc:
+                outcome = exc
+            if worker is not None and (worker.busy or worker.tasks_done >= self.max_tasks):
                 self._retire(worker, kill=True)
-            elif replace or not worker.process.is_alive():
-                await asyncio.to_thread(self._retire, worker, kill=True)
-                self._idle.put_nowait(await asyncio.to_thread(self._spawn))
+                worker = None
+                if not self._closed:
+                    with contextlib.suppress(Exception):
+                        worker = self._spawn()
+            if isinstance(outcome, BaseException):
+                job.future.set_exception(outcome)
             else:
-                self._idle.put_nowait(worker)
+                job.future.set_result(outcome)
+        if worker is not None:
+            self._retire(worker, kill=False)
+
+    def _run_on(self, index: int, worker: _Worker, job: _Job) -> tuple[str, Any]:
+        worker.busy = True  # before the checks: a cancel_all or close after them kills this worker
+        if self._closed or job.generation != self._generation:
+            worker.busy = False
+            raise TaskDropped("stopped before this task's turn")
+        if job.on_start is not None:
+            job.loop.call_soon_threadsafe(job.on_start, index)
+        reply = self._exchange(worker, job.task, job.timeout)
+        worker.busy = False
+        worker.tasks_done += 1
+        return reply
 
     def _exchange(self, worker: _Worker, task: tuple[Any, ...], timeout: float) -> tuple[str, Any]:
         try:
@@ -238,19 +296,37 @@ class WorkerPool:
             self.crashes += 1
             raise TaskCrashed(worker.process.exitcode) from None
 
-    def kill_busy(self) -> int:
-        """Kill every worker that is running a task (used to cancel at once); they are replaced."""
-        busy = [w for w in self._all if w.busy]
+    def _drop_queued(self, exc: BaseException) -> None:
+        with contextlib.suppress(queue.Empty):
+            while True:
+                job = self._jobs.get_nowait()
+                if job is not None and job.future.set_running_or_notify_cancel():
+                    job.future.set_exception(exc)
+
+    def cancel_all(self) -> int:
+        """Drop every queued task (TaskDropped) and kill every worker running one (TaskCrashed; the
+        worker is replaced): how an import stops at once. Returns how many were running."""
+        self._generation += 1
+        self._drop_queued(TaskDropped("stopped before this task's turn"))
+        busy = [w for w in list(self._all) if w.busy]
         for worker in busy:
             if worker.process.is_alive():
                 os.kill(worker.process.pid or 0, signal.SIGKILL)
         return len(busy)
 
     def pids(self) -> list[int]:
-        return [w.process.pid for w in self._all if w.process.pid]
+        return [w.process.pid for w in list(self._all) if w.process.pid]
 
     async def close(self) -> None:
+        """Stop every worker, all at once (an idle one takes tens of ms to exit: its audio stack's
+        teardown). A task still queued or running fails."""
         self._closed = True
-        # All at once: an idle worker takes tens of ms to exit (its audio stack's teardown).
-        await asyncio.gather(*(asyncio.to_thread(self._retire, w, kill=w.busy) for w in list(self._all)))
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        async with self._starting:
+            self._drop_queued(RuntimeError("pool is closed"))
+            for worker in list(self._all):
+                if worker.busy:
+                    worker.process.kill()
+            for _ in self._feeders:
+                self._jobs.put(None)
+            for feeder in self._feeders:  # each retires its worker meanwhile, so they end together
+                await asyncio.to_thread(feeder.join)
