@@ -10,8 +10,8 @@ same way) lists the release's images: ``{"images":[{"types":["Front"],"front":tr
 than the 1024 px we keep), else the original. Images are resized to fit 1024 × 1024 with Lanczos
 and handed back as JPEG bytes; the import writes them next to the album:
 ``<folder>/<release-mbid>.front.jpg`` / ``.back.jpg``. An existing file is reused, never fetched
-again. Downloaded bytes are untrusted: anything Pillow cannot decode, or larger than the limits, is
-refused.
+again. Downloaded bytes are untrusted: anything that does not decode whole, or is larger than the
+limits, is refused.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from PIL import Image
+from PIL import Image, UnidentifiedImageError
 
-from wkmp_ai.errors import ErrorCode, WkmpError
+from wkmp_ai.errors import ErrorCode, WkmpError, plain_message
 from wkmp_ai.identify.evidence import ReleaseDoc
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
 
@@ -119,11 +119,17 @@ def resize_to_jpeg(data: bytes, *, max_px: int = 1024) -> tuple[bytes, int, int]
                 if img.width * img.height > MAX_IMAGE_PIXELS:
                     raise ImageRefused(f"{img.width}x{img.height} is too many pixels")
                 img.load()
-                rgb = img.convert("RGB")
+                # 16 bits a channel: scaled to 8, not clipped (Pillow's convert would make it white)
+                eight = img.point(lambda v: v * (1 / 257)).convert("L") if img.mode.startswith("I;16") else img
+                rgb = eight.convert("RGB")
     except ImageRefused:
         raise
-    except (OSError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-        raise ImageRefused(f"not a usable image: {exc}") from exc
+    except UnidentifiedImageError as exc:
+        raise ImageRefused("not a usable image: not in an image format we read") from exc
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+        raise ImageRefused("not a usable image: far too many pixels for a cover") from exc
+    except (OSError, ValueError) as exc:
+        raise ImageRefused(f"not a usable image: {plain_message(exc)}") from exc
     rgb.thumbnail((max_px, max_px), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     rgb.save(out, "JPEG", quality=90)
