@@ -7,6 +7,7 @@ import struct
 import zlib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -45,6 +46,16 @@ def test_aspect_ratio_and_alpha_are_kept() -> None:
     assert (art.width, art.height, art.suffix) == (1024, 512, ".png")
     with Image.open(io.BytesIO(art.data)) as check:
         assert check.mode == "RGBA"
+
+
+def test_a_large_16_bit_png_is_scaled_to_8_bits_not_clipped_to_white() -> None:
+    ramp = (np.arange(1500 * 1500, dtype=np.uint32).reshape(1500, 1500) % 256).astype(np.uint16)
+    raw = io.BytesIO()
+    Image.fromarray(ramp * 257).save(raw, "PNG")
+    art = prepare_image(raw.getvalue())
+    assert (art.width, art.height) == (1024, 1024)
+    with Image.open(io.BytesIO(art.data)) as out:
+        assert abs(np.asarray(out.convert("L"), dtype=np.float64).mean() - ramp.mean()) < 2.0  # clipped: 255
 
 
 def test_gif_and_bmp_are_accepted_and_reencoded() -> None:

@@ -105,6 +105,8 @@ def prepare_image(raw: bytes) -> PreparedArt:
 
 def _fit(image: Image.Image, kind: str, source_hash: str) -> PreparedArt:
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
+    if image.mode.startswith("I;16"):  # 16 bits a channel: scaled to 8, not clipped to white by convert
+        image = image.point(lambda v: v * (1 / 257)).convert("L")
     image = image.convert("RGBA" if has_alpha else "RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
