@@ -297,11 +297,16 @@ class WorkerPool:
             raise TaskCrashed(worker.process.exitcode) from None
 
     def _drop_queued(self, exc: BaseException) -> None:
+        stops = 0
         with contextlib.suppress(queue.Empty):
             while True:
                 job = self._jobs.get_nowait()
-                if job is not None and job.future.set_running_or_notify_cancel():
+                if job is None:
+                    stops += 1  # close's word to a feeding thread: passed on
+                elif job.future.set_running_or_notify_cancel():
                     job.future.set_exception(exc)
+        for _ in range(stops):
+            self._jobs.put(None)
 
     def cancel_all(self) -> int:
         """Drop every queued task (TaskDropped) and kill every worker running one (TaskCrashed; the
