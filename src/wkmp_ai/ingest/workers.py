@@ -258,7 +258,9 @@ class WorkerPool:
                 outcome = self._run_on(index, worker, job)
             except Exception as exc:
                 outcome = exc
-            if worker is not None and (worker.busy or worker.tasks_done >= self.max_tasks):
+            if worker is not None and (
+                worker.busy or worker.tasks_done >= self.max_tasks or not worker.process.is_alive()
+            ):
                 self._retire(worker, kill=True)
                 worker = None
                 if not self._closed:
