@@ -28,6 +28,7 @@ from PIL import Image, UnidentifiedImageError
 from wkmp_ai.errors import ErrorCode, WkmpError, plain_message
 from wkmp_ai.identify.evidence import ReleaseDoc
 from wkmp_ai.identify.http import ServiceClient, Transient, json_body
+from wkmp_ai.scan.art import eight_bits_a_channel
 
 __all__ = [
     "CaaImage",
@@ -119,9 +120,7 @@ def resize_to_jpeg(data: bytes, *, max_px: int = 1024) -> tuple[bytes, int, int]
                 if img.width * img.height > MAX_IMAGE_PIXELS:
                     raise ImageRefused(f"{img.width}x{img.height} is too many pixels")
                 img.load()
-                # 16 bits a channel: scaled to 8, not clipped (Pillow's convert would make it white)
-                eight = img.point(lambda v: v * (1 / 257)).convert("L") if img.mode.startswith("I;16") else img
-                rgb = eight.convert("RGB")
+                rgb = eight_bits_a_channel(img).convert("RGB")
     except ImageRefused:
         raise
     except UnidentifiedImageError as exc:

@@ -35,6 +35,7 @@ __all__ = [
     "MAX_PIXELS",
     "MAX_SIDE",
     "PreparedArt",
+    "eight_bits_a_channel",
     "find_folder_image",
     "prepare_image",
     "read_image_file",
@@ -105,9 +106,7 @@ def prepare_image(raw: bytes) -> PreparedArt:
 
 def _fit(image: Image.Image, kind: str, source_hash: str) -> PreparedArt:
     has_alpha = image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info)
-    if image.mode.startswith("I;16"):  # 16 bits a channel: scaled to 8, not clipped to white by convert
-        image = image.point(lambda v: v * (1 / 257)).convert("L")
-    image = image.convert("RGBA" if has_alpha else "RGB")
+    image = eight_bits_a_channel(image).convert("RGBA" if has_alpha else "RGB")
     image.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     if kind == "JPEG" or (not has_alpha and kind != "PNG"):
@@ -117,6 +116,11 @@ def _fit(image: Image.Image, kind: str, source_hash: str) -> PreparedArt:
         image.save(out, "PNG", optimize=True)
         suffix = ".png"
     return PreparedArt(out.getvalue(), suffix, image.width, image.height, source_hash, False)
+
+
+def eight_bits_a_channel(image: Image.Image) -> Image.Image:
+    """``image`` with 16-bit grey scaled to 8 bits; Pillow's ``convert`` would clip it (to white)."""
+    return image.point(lambda v: v * (1 / 257)).convert("L") if image.mode.startswith("I;16") else image
 
 
 def _too_big(size: int) -> str:
