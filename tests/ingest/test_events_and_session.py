@@ -87,11 +87,18 @@ async def test_counters_progress_and_errors(tmp_path: Path) -> None:
     session.file_started(0, "a.flac")
     session.file_started(1, "b.flac")
     assert session.progress()["current_files"] == ["a.flac", "b.flac"]
-    session.file_finished(0, ok=True, passages=3)
+    session.file_analysed(0, "a.flac")
+    session.file_finished(ok=True, passages=3)
+    session.file_started(0, "c.flac")  # worker 0 takes its next file before b.flac's worker is done
+    session.file_analysed(1, "b.flac")
     session.record_error(ErrorCode.DECODE_ERROR, "Failed to decode audio", path="b.flac")
-    session.file_finished(1, ok=False)
+    session.file_finished(ok=False)
+    session.file_analysed(1, "b.flac")  # said twice: worker 1 holds nothing, worker 0 keeps c.flac
+    assert session.progress()["current_files"] == ["c.flac"]
+    session.file_analysed(0, "c.flac")
     session.record_error(ErrorCode.MISSING_ALBUM_ART, "no art", path="c.flac")
-    session.file_finished(None, ok=True, warned=True, passages=1)
+    session.file_finished(ok=True, warned=True, passages=1)
+    assert session.progress()["current_files"] == []
     progress = session.progress()
     assert (progress["current"], progress["total"], progress["percentage"]) == (3, 4, 75.0)
     assert progress["files_per_second"] > 0 and progress["estimated_remaining_seconds"] is not None

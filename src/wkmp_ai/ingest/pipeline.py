@@ -371,8 +371,8 @@ class _ImportRun:
             try:
                 analysis = await self._analyse(str(session.root_folder / item.rel_path), item, started)
             finally:
-                if worker is not None and session.current_files.get(worker) == item.rel_path:
-                    del session.current_files[worker]  # its worker may have taken the next file already
+                if worker is not None:
+                    session.file_analysed(worker, item.rel_path)
         except Exception as exc:
             if self._stopping():  # killed by cancel: the file is simply not done
                 return None
@@ -380,7 +380,7 @@ class _ImportRun:
             session.record_error(code, message, path=item.rel_path)
             if not _killed_from_outside(exc):  # that says nothing about the file: the next run tries again
                 await self.service.write(q.mark_failed, item, code.value, message)
-            session.file_finished(None, ok=False)
+            session.file_finished(ok=False)
             return None
         with self.service.db.read() as conn:
             scanned = file_queries.scanned_file(conn, item.file_id)
@@ -408,7 +408,7 @@ class _ImportRun:
             session.record_error(ErrorCode.MANUAL_EDIT_KEPT, EDIT_KEPT_MESSAGE, path=item.rel_path)
         for warning in analysis.warnings:
             session.record_error(warning.code, warning.message, path=item.rel_path)
-        session.file_finished(None, ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
+        session.file_finished(ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
         return request
 
     async def _analyse(self, path: str, item: q.WorkItem, started: Callable[[int], None]) -> FileAnalysis:

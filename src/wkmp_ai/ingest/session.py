@@ -131,9 +131,12 @@ class ImportSession:
         self.current_files[slot] = rel_path
         self.operation = f"Processing: {rel_path}"
 
-    def file_finished(self, slot: int | None, *, ok: bool, warned: bool = False, passages: int = 0) -> None:
-        if slot is not None:
-            self.current_files.pop(slot, None)
+    def file_analysed(self, slot: int, rel_path: str) -> None:
+        """``rel_path``'s worker is done with it; the worker may have taken its next file already."""
+        if self.current_files.get(slot) == rel_path:
+            del self.current_files[slot]
+
+    def file_finished(self, *, ok: bool, warned: bool = False, passages: int = 0) -> None:
         if ok:
             self.succeeded += 1
             self.with_warnings += int(warned)
