@@ -42,6 +42,7 @@ __all__ = [
     "Refused",
     "Severity",
     "WkmpError",
+    "error_label",
     "exit_code",
     "http_body",
     "http_status",
@@ -103,6 +104,63 @@ class ErrorCode(StrEnum):
     @property
     def severity(self) -> Severity:
         return _SEVERITY.get(self, Severity.WARNING)
+
+    @property
+    def label(self) -> str:
+        """What the code means in a few plain words, for people (the code itself is for programs)."""
+        return _LABELS[self]
+
+
+# Every code has one (a test checks): the progress page, the command line and the history show these.
+_LABELS: dict[ErrorCode, str] = {
+    ErrorCode.DECODE_ERROR: "Cannot be decoded",
+    ErrorCode.UNSUPPORTED_FORMAT: "Format not supported",
+    ErrorCode.ANALYSIS_FAILED: "Analysis failed",
+    ErrorCode.ANALYSIS_TIMEOUT: "Analysis took too long",
+    ErrorCode.FILE_UNREADABLE: "File cannot be read",
+    ErrorCode.FILE_NAME_NOT_UTF8: "File name is not valid text",
+    ErrorCode.MISSING_ALBUM_ART: "No cover art",
+    ErrorCode.ACOUSTICBRAINZ_NO_DATA: "No AcousticBrainz data",
+    ErrorCode.ACOUSTID_NO_MATCH: "Fingerprint not known to AcoustID",
+    ErrorCode.ACOUSTID_NO_API_KEY: "No AcoustID key",
+    ErrorCode.MBID_LOOKUP_FAILED: "MusicBrainz lookup failed",
+    ErrorCode.FINGERPRINT_FAILED: "No fingerprint",
+    ErrorCode.ACOUSTID_NETWORK_ERROR: "AcoustID not reachable",
+    ErrorCode.MUSICBRAINZ_NETWORK_ERROR: "MusicBrainz not reachable",
+    ErrorCode.ACOUSTICBRAINZ_NETWORK_ERROR: "AcousticBrainz not reachable",
+    ErrorCode.COVERART_NETWORK_ERROR: "Cover Art Archive not reachable",
+    ErrorCode.ACOUSTID_RATE_LIMIT: "AcoustID asked us to slow down",
+    ErrorCode.MUSICBRAINZ_RATE_LIMIT: "MusicBrainz asked us to slow down",
+    ErrorCode.SERVICE_UNAVAILABLE: "A service is unavailable",
+    ErrorCode.IDENTIFIED_BY_TAGS: "Identified by its tags only",
+    ErrorCode.IDENTIFY_LOW_CONFIDENCE: "No sure match",
+    ErrorCode.MUSICBRAINZ_SEARCH_NO_MATCH: "Tags match nothing in MusicBrainz",
+    ErrorCode.PARTIAL_DECODE: "Partly damaged",
+    ErrorCode.QUIET_PASSAGE: "Very quiet passage",
+    ErrorCode.CLIPPING_DETECTED: "Clipping",
+    ErrorCode.FLAVOR_FAILED: "No musical flavor",
+    ErrorCode.TAG_READ_ERROR: "Tags cannot be read",
+    ErrorCode.COVER_ART_INVALID: "Cover image not usable",
+    ErrorCode.DUPLICATE_CONTENT: "Same content as another file",
+    ErrorCode.MANUAL_EDIT_KEPT: "Your edits were kept",
+    ErrorCode.NOT_AUDIO: "Not audio",
+    ErrorCode.PATH_OUTSIDE_ROOT: "Outside the root folder",
+    ErrorCode.SYMLINK_LOOP: "Link loop",
+    ErrorCode.DIRECTORY_UNREADABLE: "Folder cannot be read",
+    ErrorCode.CUE_SHEET_INVALID: "Cue sheet not usable",
+    ErrorCode.INVALID_REQUEST: "Request refused",
+    ErrorCode.DATABASE_ERROR: "Database error",
+    ErrorCode.DISK_FULL: "Disk full",
+    ErrorCode.INTERNAL_ERROR: "Internal error",
+}
+
+
+def error_label(code: str) -> str:
+    """The label of ``code``, or the code itself when it is none of ours (an older database's)."""
+    try:
+        return ErrorCode(code).label
+    except ValueError:
+        return code
 
 
 _SEVERITY: dict[ErrorCode, Severity] = {

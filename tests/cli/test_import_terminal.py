@@ -43,6 +43,7 @@ def test_json_summary_lists_what_needs_attention(tmp_path: Path) -> None:
     ]  # offline: analysed, not identified yet
     (skipped,) = attention["skipped"]["files"]
     assert skipped["path"] == "Artist/Album/broken.flac" and skipped["code"] == "NOT_AUDIO" and skipped["reason"]
+    assert skipped["label"] == "Not audio"
 
 
 def test_terminal_bar_stays_whole_and_the_summary_ends_with_files_needing_attention(tmp_path: Path) -> None:
@@ -86,4 +87,5 @@ def test_terminal_bar_stays_whole_and_the_summary_ends_with_files_needing_attent
     tail = plain[plain.index("Import COMPLETED") :]
     assert "Files that need attention" in tail
     assert re.search(r"not identified yet \(2\)", tail)
-    assert re.search(r"Artist/Album/broken\.flac — NOT_AUDIO: .*", tail)
+    assert re.search(r"Artist/Album/broken\.flac — Not audio: .*", tail)  # plain words, not the code
+    assert re.search(r"No AcoustID key \(ACOUSTID_NO_API_KEY\)\s*│\s*1\b", tail), tail  # the counts: label and code

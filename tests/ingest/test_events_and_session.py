@@ -104,6 +104,7 @@ async def test_counters_progress_and_errors(tmp_path: Path) -> None:
     assert progress["files_per_second"] > 0 and progress["estimated_remaining_seconds"] is not None
     status = session.status()
     assert [e["error_code"] for e in status["errors"]] == ["DECODE_ERROR", "MISSING_ALBUM_ART"]
+    assert [e["error_label"] for e in status["errors"]] == ["Cannot be decoded", "No cover art"]
     assert status["errors"][0]["severity"] == "skip_file" and status["errors"][0]["file_path"] == "b.flac"
     session.transition(State.COMPLETED)
     summary = session.summary()

@@ -13,6 +13,18 @@ def test_severities() -> None:
     assert ErrorCode.DISK_FULL.severity is Severity.CRITICAL
 
 
+def test_every_code_has_a_label_in_plain_words() -> None:
+    from wkmp_ai.errors import error_label
+
+    labels = {code: code.label for code in ErrorCode}  # a KeyError here: a code added without one
+    assert len(set(labels.values())) == len(labels), "two codes would read the same"
+    for code, label in labels.items():
+        assert label and label[0].isupper() and "_" not in label and not label.endswith("."), (code, label)
+        assert label != code.value and len(label) <= 40, (code, label)
+    assert error_label("NOT_AUDIO") == "Not audio"
+    assert error_label("SOME_OLD_CODE") == "SOME_OLD_CODE"  # an older database's code is shown as it is
+
+
 def test_ingest_error_survives_pickling_between_processes() -> None:
     error = IngestError(ErrorCode.DECODE_ERROR, "no audio", path="a/b.flac", stage="decode")
     copy = pickle.loads(pickle.dumps(error))

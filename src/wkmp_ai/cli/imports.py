@@ -29,6 +29,7 @@ from rich.progress import BarColumn, Progress, TaskProgressColumn, TextColumn, T
 from rich.table import Table
 
 from wkmp_ai.config import Settings
+from wkmp_ai.errors import error_label
 from wkmp_ai.events import EventType
 from wkmp_ai.ingest.history import attention
 from wkmp_ai.ingest.session import ImportSession, State
@@ -165,7 +166,7 @@ def _print_summary(console: Console, summary: dict[str, Any]) -> None:
     ):
         table.add_row(key.replace("_", " "), str(summary[key]))
     for code, count in summary["error_summary"].items():
-        table.add_row(code, str(count))
+        table.add_row(f"{error_label(code)} ({code})", str(count))
     Console(file=sys.stdout).print(table)
 
 
@@ -189,7 +190,7 @@ def _print_attention(outcome: dict[str, Any]) -> None:
         bucket = outcome[key]
         out.print(f"\n[bold]{label}[/] ({bucket['count']})" + (f": {why}" if why else ""))
         for f in bucket["files"][:SHOWN]:
-            reason = f" — {f['code']}: {f['reason']}" if f.get("reason") else ""
+            reason = f" — {error_label(f['code'])}: {f['reason']}" if f.get("reason") else ""
             out.print(f"  {escape(f['path'])}{escape(reason)}")
         if bucket["count"] > SHOWN:
             out.print(f"  … and {bucket['count'] - SHOWN} more (wkmp-ai import --json lists them all)")

@@ -14,7 +14,7 @@ import sqlite3
 from typing import Any
 
 from wkmp_ai.db import history as q
-from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.errors import ErrorCode, IngestError, error_label
 from wkmp_ai.events import EventType
 from wkmp_ai.ingest.session import ImportSession
 
@@ -54,7 +54,14 @@ def attention(conn: sqlite3.Connection, session: ImportSession) -> dict[str, Any
         seen.add(error.file_path)
         skipped["count"] += 1
         if len(skipped["files"]) < q.ATTENTION_LIMIT:
-            skipped["files"].append({"path": error.file_path, "code": error.error_code, "reason": error.error_message})
+            skipped["files"].append(
+                {
+                    "path": error.file_path,
+                    "code": error.error_code,
+                    "label": error_label(error.error_code),
+                    "reason": error.error_message,
+                }
+            )
     out["skipped"] = skipped
     return out
 

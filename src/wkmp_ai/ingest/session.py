@@ -20,7 +20,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from wkmp_ai.errors import ErrorCode, Severity, WkmpError
+from wkmp_ai.errors import ErrorCode, Severity, WkmpError, error_label
 from wkmp_ai.events import EventLog, EventType, utc_now_iso
 from wkmp_ai.ingest.phases import PhaseTracker
 
@@ -64,6 +64,7 @@ class ErrorRecord:
         return {
             "file_path": self.file_path,
             "error_code": self.error_code,
+            "error_label": error_label(self.error_code),
             "error_message": self.error_message,
             "severity": self.severity,
             "timestamp": self.timestamp,

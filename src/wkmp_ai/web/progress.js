@@ -98,9 +98,14 @@ function fromStatus(s) {
 }
 
 // ---- errors ----------------------------------------------------------------------------------
+// The code is for programs and searches; people read its label (an older server sends none).
+const labelOf = (e) => e.error_label || e.error_code;
+const codeLabels = new Map();
+
 function addError(e) {
   errors.push(e);
   codeCounts.set(e.error_code, (codeCounts.get(e.error_code) || 0) + 1);
+  codeLabels.set(e.error_code, labelOf(e));
   if (!renderQueued) {
     renderQueued = true;
     requestAnimationFrame(renderErrors);
@@ -111,9 +116,11 @@ function renderErrors() {
   renderQueued = false;
   $("errors-panel").hidden = errors.length === 0;
   $("error-count").textContent = fmtInt(errors.length);
-  const codes = [["", "All", errors.length], ...[...codeCounts.entries()].sort((a, b) => b[1] - a[1]).map(([c, n]) => [c, c, n])];
+  const codes = [["", "All", errors.length], ...[...codeCounts.entries()].sort((a, b) => b[1] - a[1])
+    .map(([c, n]) => [c, codeLabels.get(c), n])];
   $("codes").replaceChildren(...codes.map(([code, label, n]) => el("button", {
     type: "button", "aria-pressed": String(code === codeFilter), text: `${label} (${fmtInt(n)})`,
+    title: code || "every problem", "data-code": code,
     onclick: () => { codeFilter = code; renderErrors(); },
   })));
   const needle = $("path-filter").value.trim().toLowerCase();
@@ -121,7 +128,7 @@ function renderErrors() {
     && (!needle || (e.file_path || "").toLowerCase().includes(needle)));
   $("errors").tBodies[0].replaceChildren(...matching.slice(0, SHOWN_ERRORS).map((e) => el("tr", { class: e.severity },
     el("td", { class: "path", text: e.file_path || "—" }),
-    el("td", { text: e.error_code }),
+    el("td", { text: labelOf(e), title: e.error_code, "data-code": e.error_code }),
     el("td", { text: e.error_message }))));
   $("errors-shown").textContent = matching.length > SHOWN_ERRORS
     ? `Showing the first ${SHOWN_ERRORS} of ${fmtInt(matching.length)}; narrow them down with the filters.`
@@ -140,7 +147,7 @@ const OUTCOMES = [
 ];
 
 function fileItem(f) {
-  const reason = f.reason ? ` — ${f.code}: ${f.reason}` : "";
+  const reason = f.reason ? ` — ${f.label || f.code}: ${f.reason}` : "";
   const passages = f.passages ? ` (${plural(f.passages, "passage")})` : "";
   if (!f.file_id) return el("li", {}, el("span", { class: "path", text: f.path }), reason);
   return el("li", {},
