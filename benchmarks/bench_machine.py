@@ -3,10 +3,11 @@
     .venv/bin/python -m benchmarks.bench_machine [--files 20] [--repeat 5]
 
 bench_import's overlap divides the import's wall time by W_seq ÷ workers, where W_seq is one
-process running with the other cores idle. On a virtual machine a process slows down as soon as
-another core is busy, whatever that core runs: the host's clock may drop when more of its cores
-work, another guest may share the physical core, and caches and memory bandwidth are shared. That
-part of the overlap belongs to the machine, and this measures it.
+process running with the other cores idle. A process may run slower when another core is busy:
+the host's clock may drop when more of its cores work, another guest may share the physical core,
+and caches and memory bandwidth are shared. That part of the overlap belongs to the machine, and
+this measures how large it is here (docs/audio.md, *Sixth pass*: ~2 % for another analysis, ~15 %
+for a neighbour streaming through memory).
 
 It times an import worker's per-file work (:mod:`benchmarks.import_work`) over ``--files`` files of
 bench_import's library, in one process, alone and then beside one neighbour per other worker that
