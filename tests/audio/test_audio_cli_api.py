@@ -62,7 +62,15 @@ def test_analyze_human_output(files: dict[str, Path], tmp_path: Path) -> None:
     out = run_cli("--no-flavor", str(files["songs"]), str(files["broken"]), tmp=tmp_path)
     assert out.returncode == 2
     assert "3 passage(s)" in out.stdout and "lead-in" in out.stdout
-    assert "DECODE_ERROR" in out.stderr
+    assert f"{files['broken']}: Cannot be decoded (DECODE_ERROR): " in out.stderr  # plain words, and the code
+
+
+def test_analyze_names_a_warning_in_plain_words_and_by_its_code(tmp_path: Path) -> None:
+    clipped = tmp_path / "clipped.flac"
+    write_audio(clipped, tone(20.0, amplitude=1.6).clip(-1, 1), sr=44100, fmt="flac")  # a sine driven into clipping
+    out = run_cli("--no-flavor", str(clipped), tmp=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert "  warning (passage 1): Clipping (CLIPPING_DETECTED): " in out.stdout, out.stdout
 
 
 def test_analyze_uses_the_roots_stored_parameters(files: dict[str, Path], tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from wkmp_ai.config import Settings
-from wkmp_ai.errors import ErrorCode, IngestError
+from wkmp_ai.errors import ErrorCode, IngestError, error_label
 from wkmp_ai.heap import reuse_freed_memory
 from wkmp_ai.records.analysis import FileAnalysis
 from wkmp_ai.services.analysis import analyse_here, stored_parameters
@@ -66,7 +66,7 @@ def _describe(result: FileAnalysis, out: TextIO) -> None:
             )
     for warning in result.warnings:
         where = "" if warning.passage_index is None else f" (passage {warning.passage_index + 1})"
-        print(f"  warning {warning.code.value}{where}: {warning.message}", file=out)
+        print(f"  warning{where}: {warning.code.label} ({warning.code.value}): {warning.message}", file=out)
 
 
 def run_analyze(settings: Settings, files: list[Path], *, as_json: bool, flavor: bool) -> int:
@@ -101,5 +101,6 @@ def _run(settings: Settings, files: list[Path], *, as_json: bool, flavor: bool) 
         if as_json:
             print(json.dumps(line, allow_nan=False), flush=True)
         else:
-            print(f"{path}: {line['error_code']}: {line['error_message']}", file=sys.stderr, flush=True)
+            code = line["error_code"]
+            print(f"{path}: {error_label(code)} ({code}): {line['error_message']}", file=sys.stderr, flush=True)
     return EXIT_SOME_FAILED if failed else EXIT_OK
