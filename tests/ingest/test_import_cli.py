@@ -43,6 +43,10 @@ def test_good_bad_and_untagged_files(tmp_path: Path) -> None:
     assert summary["error_summary"]["DECODE_ERROR"] == 2
     failed = sorted(e["file_path"] for e in summary["errors"] if e["error_code"] == "DECODE_ERROR")
     assert failed == ["Mixed/corrupt one.flac", "Mixed/corrupt two.flac"]
+    listed = summary["attention"]["failed"]["files"]  # each with its code, its label in plain words, its reason
+    expected = [(path, "DECODE_ERROR", "Cannot be decoded") for path in failed]
+    assert [(f["path"], f["code"], f["label"]) for f in listed] == expected
+    assert all(f["reason"] for f in listed)
     assert all(e["timestamp"].endswith("Z") and e["error_message"] for e in summary["errors"])
     conn = sqlite3.connect(root / "wkmp.db")
     untagged = conn.execute(

@@ -6,8 +6,6 @@ import json
 import sqlite3
 from typing import Any
 
-from wkmp_ai.errors import error_label
-
 __all__ = [
     "ATTENTION_LIMIT",
     "close_interrupted",
@@ -97,11 +95,7 @@ def outcome_since(conn: sqlite3.Connection, since: str) -> dict[str, dict[str, A
         (since,),
     )
     for file_id, path, code, message in failed:
-        label = error_label(code)
-        _add(
-            out["failed"],
-            {"file_id": file_id, "path": path, "passages": 0, "code": code, "label": label, "reason": message},
-        )
+        _add(out["failed"], {"file_id": file_id, "path": path, "passages": 0, "code": code, "reason": message})
     return out
 
 

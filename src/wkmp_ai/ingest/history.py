@@ -45,6 +45,8 @@ def start_record(conn: sqlite3.Connection, session: ImportSession) -> None:
 def attention(conn: sqlite3.Connection, session: ImportSession) -> dict[str, Any]:
     """What the import produced, by outcome; ``skipped`` are the files the session skipped, with the reason."""
     out = q.outcome_since(conn, _sql_time(session.started_at))
+    for failed in out["failed"]["files"]:
+        failed["label"] = error_label(failed["code"])  # what people read; the code is for programs
     skipped: dict[str, Any] = {"count": 0, "files": []}
     seen = {f["path"] for f in out["failed"]["files"]}  # listed there already, with the reason
     for error in session.errors:
