@@ -296,8 +296,9 @@ def throughput(args: argparse.Namespace) -> None:
     )
     # Each run's own overlap, against the W_seq measured minutes before it: the machine's slow spells
     # move single runs by ±10 % here, so both figures are shown; the goal is read on the one above.
-    own = sorted(i[0] / (s[0] / workers) for i, s in zip(imports, seqs, strict=True))
-    print(f"  each run's own overlap: {', '.join(f'{o:.3f}' for o in own)} (median {statistics.median(own):.3f})")
+    per_run = sorted(i[0] / (s[0] / workers) for i, s in zip(imports, seqs, strict=True))
+    listed = ", ".join(f"{o:.3f}" for o in per_run)
+    print(f"  each run's own overlap: {listed} (median {statistics.median(per_run):.3f})")
 
 
 def memory(args: argparse.Namespace) -> None:
