@@ -66,6 +66,18 @@ class Editor {
 
   time() { return this.ws ? this.ws.getCurrentTime() : 0; }
 
+  // wavesurfer 8 keeps a time asked for while the audio cannot play yet (as during a seek) as
+  // "pending", and the "seeking" event of the seek before drops it: of two quick arrow presses, the
+  // second was lost. The audio element itself takes a new time as soon as it knows its duration.
+  seek(t) {
+    const media = this.ws?.getMediaElement();
+    if (media && media.readyState >= HTMLMediaElement.HAVE_METADATA && this.ws.getCurrentTime() === media.currentTime) {
+      media.currentTime = t;
+    } else {
+      this.ws?.setTime(t);
+    }
+  }
+
   here() { return M.indexAt(this.passages, this.time()); }
 
   async open(id) {
@@ -318,8 +330,8 @@ class Editor {
       " ": () => this.ws?.playPause(), p: () => this.playPassage(), s: () => this.split(),
       m: () => $("merge").click(), Delete: () => $("delete").click(), b: () => this.boundaryToCursor(),
       i: () => this.lead("in"), o: () => this.lead("out"),
-      ArrowLeft: () => this.ws?.setTime(Math.max(0, this.time() - step)),
-      ArrowRight: () => this.ws?.setTime(Math.min(this.file.duration_s, this.time() + step)),
+      ArrowLeft: () => this.seek(Math.max(0, this.time() - step)),
+      ArrowRight: () => this.seek(Math.min(this.file.duration_s, this.time() + step)),
       "+": () => this.zoom(25), "=": () => this.zoom(25), "-": () => this.zoom(-25),
     };
     const action = actions[e.key] || actions[e.key.toLowerCase()];
