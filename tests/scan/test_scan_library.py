@@ -268,6 +268,58 @@ def test_progress_is_reported(db: Database, root: Path, lib: Path) -> None:
     assert seen[0] == "discovering" and seen[-1] == "writing"
 
 
+def test_folders_are_written_and_handed_over_one_at_a_time(
+    db: Database, root: Path, templates: dict[str, bytes]
+) -> None:
+    """With ``on_folder``, each folder's rows are written before it is handed over, and the next
+    folder's after; a file beside a subfolder of its own name stays with its folder."""
+    lib = root / "lib"
+    put(lib / "A" / "B.flac", templates["flac"])
+    put(lib / "A" / "B" / "x.mp3", templates["mp3"])
+    put(lib / "A" / "C.ogg", templates["ogg"])
+    put(lib / "D" / "y.opus", templates["opus"])
+    put(lib / "D" / "z.m4a", templates["m4a"])
+    calls: list[tuple[str, set[str], set[str]]] = []
+
+    def on_folder(folder: str, paths: frozenset[str]) -> None:
+        calls.append((folder, set(paths), set(files_by_path(db))))
+
+    sync_library(db, lib, root, on_folder=on_folder)
+    a, b, d = {"lib/A/B.flac", "lib/A/C.ogg"}, {"lib/A/B/x.mp3"}, {"lib/D/y.opus", "lib/D/z.m4a"}
+    assert calls == [("lib/A", a, a), ("lib/A/B", b, a | b), ("lib/D", d, a | b | d)]
+
+    calls.clear()
+    sync_library(db, lib, root, on_folder=on_folder)
+    assert calls == []  # nothing new or changed: nothing handed over
+
+    # One file changed and one moved into D: D alone is handed over, with all its files.
+    put(lib / "D" / "y.opus", templates["wav"])
+    (lib / "A" / "C.ogg").rename(lib / "D" / "C.ogg")
+    sync_library(db, lib, root, on_folder=on_folder)
+    assert [(folder, paths) for folder, paths, _ in calls] == [("lib/D", d | {"lib/D/C.ogg"})]
+
+
+class Stopped(Exception):
+    pass
+
+
+def test_a_hand_over_that_raises_stops_the_scan_and_keeps_what_was_written(
+    db: Database, root: Path, templates: dict[str, bytes]
+) -> None:
+    lib = root / "lib"
+    put(lib / "A" / "one.flac", templates["flac"])
+    put(lib / "B" / "two.mp3", templates["mp3"])
+
+    def on_folder(folder: str, paths: frozenset[str]) -> None:
+        raise Stopped  # what a cancel does, in the scan's thread
+
+    with pytest.raises(Stopped):
+        sync_library(db, lib, root, on_folder=on_folder)
+    assert set(files_by_path(db)) == {"lib/A/one.flac"}
+    report = sync_library(db, lib, root)  # the next scan reads only what the stopped one had not written
+    assert [f.rel_path for f in report.needs_analysis] == ["lib/B/two.mp3"]
+
+
 def test_outside_root_is_refused(db: Database, root: Path, tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="outside the root"):
         sync_library(db, tmp_path, root)

@@ -46,7 +46,7 @@ def test_the_overall_percentage_moves_through_every_phase_and_reaches_100_only_a
 
 
 def test_folders_still_being_analysed_count_as_albums_to_come() -> None:
-    t = PhaseTracker(phase=Phase.ANALYSIS, folders_waiting=4, albums_total=2, albums_done=2)
+    t = PhaseTracker(phase=Phase.ANALYSIS, scan_step="done", folders_waiting=4, albums_total=2, albums_done=2)
     assert view(t, 10, 10)["phases"]["identification"]["albums_total"] == 6
     assert view(t, 10, 10)["overall_percentage"] == 90.0  # 10 + 75 + 15 × 2/6: far from done
 
@@ -64,3 +64,24 @@ def test_the_scan_reports_files_found_while_it_looks(db: Database, root: Path) -
     calls: list[int] = []
     discover(root / "Album", root, on_file=calls.append)
     assert calls == [1, 2, 3, 4, 5]  # every file found is counted as it is found
+
+
+def test_the_analysis_may_start_while_the_scan_still_reads() -> None:
+    from wkmp_ai.cli.imports import _describe
+
+    t = PhaseTracker()
+    t.scan_progress("discovered", 100, 100)
+    t.scan_progress("reading", 10, 100)
+    scanning = view(t)["overall_percentage"]
+    assert scanning == 0.9  # 10 % of the bar for the scan, of which 90 % for reading
+    t.phase = Phase.ANALYSIS  # the first folder was handed over
+    assert view(t, 0, 100)["overall_percentage"] == scanning  # the bar does not jump
+    during = view(t, 4, 100)
+    assert during["overall_percentage"] == 3.9  # 0.9 + 75 × 4/100
+    assert during["phases"]["scanning"]["step"] == "reading"
+    label, counts = _describe({**during, "current_files": ["A/01.flac"]})
+    assert label == "Analysing" and counts.startswith("4/100 files · still reading 10/100 ·")
+    t.scan_done(100)
+    after = view(t, 4, 100)
+    assert after["overall_percentage"] == 13.0
+    assert "still reading" not in _describe({**after, "current_files": []})[1]

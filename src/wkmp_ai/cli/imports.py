@@ -141,6 +141,8 @@ def _describe(progress: dict[str, Any]) -> tuple[str, str]:
         return PHASE_NAMES["scanning"], f"{found} found, read {read}/{to_read}"
     eta = analysis["eta_seconds"]
     parts = [f"{analysis['done']}/{analysis['total']} files", f"{analysis['files_per_second']:.2f} files/s"]
+    if scan["step"] != "done" and progress["phase"] != "finished":  # the scan goes on beside the first folders
+        parts.insert(1, f"still reading {scan['files_read']}/{scan['files_to_read']}")
     if progress["phase"] == "analysis" and eta is not None:
         parts.append(f"ETA {int(eta) // 60}m{int(eta) % 60:02d}s")
     parts.append(f"{ident['albums_done']}/{ident['albums_total']} albums")

@@ -26,6 +26,7 @@ __all__ = [
     "attach_album_art",
     "count_failed_unchanged",
     "files_needing_work",
+    "files_needing_work_in",
     "keep_edited_file",
     "mark_failed",
     "write_file_analysis",
@@ -70,6 +71,20 @@ def files_needing_work(conn: sqlite3.Connection, prefix: str) -> list[WorkItem]:
             WHERE {where} AND (s.file_id IS NULL OR s.hash != f.hash)
             ORDER BY f.path""",
         params,
+    )
+    return [WorkItem(r[0], r[1], r[2], r[3]) for r in rows]
+
+
+def files_needing_work_in(conn: sqlite3.Connection, folder: str) -> list[WorkItem]:
+    """:func:`files_needing_work` of the files right in ``folder`` (root-relative; "" for the root), not below it."""
+    start = len(folder) + 2 if folder else 1
+    rows = conn.execute(
+        """SELECT f.guid, f.path, f.hash, f.duration FROM files f
+            LEFT JOIN wkmp_ai_import_state s ON s.file_id = f.guid
+            WHERE substr(f.path, 1, ?) = ? AND instr(substr(f.path, ?), '/') = 0
+              AND (s.file_id IS NULL OR s.hash != f.hash)
+            ORDER BY f.path""",
+        (start - 1, folder + "/" if folder else "", start),
     )
     return [WorkItem(r[0], r[1], r[2], r[3]) for r in rows]
 

@@ -13,6 +13,10 @@ How a rescan decides (docs/scan.md, *How a rescan decides*):
    back empty while rows remain (an unmounted disk must not empty the library).
 5. The same bytes at two paths are reported as duplicates (both rows are kept).
 
+The new and changed files are read folder by folder. With ``on_folder``, each folder's rows are
+written as soon as its last file is read, and the folder is handed over: the import analyses it
+while the scan reads the next ones (docs/import.md, *Scan and analysis overlap*).
+
 Part of the import (it writes ``files`` and may start a pool of reader processes); the pure work
 — walking, magic bytes, tags, hashing, cover choice — is :mod:`wkmp_ai.scan`'s. Writes go through
 the one writer connection, in transactions of :data:`BATCH` files.
@@ -154,8 +158,14 @@ class _Sync:
         root: Path,
         on_progress: Callable[[ScanProgress], None] | None,
         executor: Executor | None,
+        on_folder: Callable[[str, frozenset[str]], None] | None = None,
     ):
         self.db = db
+        self.on_folder = on_folder
+        self.present: dict[str, set[str]] = {}  # folder -> its audio files found by this scan
+        self.reading: str | None = None  # the folder whose files are being read, when handing over
+        self.to_read = 0
+        self.classified = 0  # files read and their rows prepared
         self.executor = executor
         self.root = os.path.realpath(root)
         self.start = os.path.realpath(import_dir)
@@ -209,7 +219,11 @@ class _Sync:
                 path = None if other.unchanged else os.path.join(self.root, other.rel_path)  # never reopened
                 message = not_audio_message(other.rel_path, other.size, path)
                 self.warnings.append(ScanWarning(ErrorCode.NOT_AUDIO, other.rel_path, message))
-        to_read = [f for f in found.files if not f.unchanged]
+        for f in found.files:
+            self.present.setdefault(_folder_of(f.rel_path), set()).add(f.rel_path)
+        # folder by folder ("A/B.flac", "A/B/x.flac", "A/C.flac" sort apart by path alone)
+        to_read = sorted((f for f in found.files if not f.unchanged), key=lambda f: _folder_and_name(f.rel_path))
+        self.to_read = len(to_read)
         self.progress("discovered", len(found.files), len(to_read), force=True)
         for f in found.files:
             if f.unchanged:
@@ -222,6 +236,7 @@ class _Sync:
         }
         self.kept += sum(1 for p in known if p.startswith(self.prefix) and p not in present and found.is_unreadable(p))
         self._classify(self._read_all(to_read), known, missing)
+        self._hand_over()
         self._flush()
         removed = self._remove(missing, empty_walk=not (found.files or found.others or found.unreadable))
         self.progress("writing", self.written + removed, self.written + removed, force=True)
@@ -281,10 +296,7 @@ class _Sync:
                 pool = process_pool()
             chunks = _chunks(to_read)
         try:
-            reads = map(_read_file, to_read) if pool is None else _pooled_reads(pool, chunks, 8)
-            for done, read in enumerate(reads, 1):
-                self.progress("reading", done, total, read.found.rel_path)
-                yield read
+            yield from map(_read_file, to_read) if pool is None else _pooled_reads(pool, chunks, 8)
         finally:
             if own_pool and pool is not None:
                 pool.shutdown(wait=True, cancel_futures=True)
@@ -298,7 +310,13 @@ class _Sync:
                 self.root, lambda folder, h: q.find_art_in_folder(conn, folder, h), self.warnings.append, save_beside
             )
             for read in reads:
+                folder = _folder_of(read.found.rel_path)
+                if self.on_folder is not None and folder != self.reading:
+                    self._hand_over()
+                    self.reading = folder
                 self._classify_one(read, known, missing, by_hash, planner)
+                self.classified += 1
+                self.progress("reading", self.classified, self.to_read, read.found.rel_path)
                 if len(self.records) + len(self.moves) + len(self.touched) >= BATCH:
                     self._flush()
 
@@ -390,6 +408,15 @@ class _Sync:
                 q.delete_files(conn, batch)
         return len(ids)
 
+    def _hand_over(self) -> None:
+        """Write the folder being read and hand it to ``on_folder`` (which may block: back-pressure)."""
+        if self.on_folder is None or self.reading is None:
+            return
+        self._flush()
+        self.progress("reading", self.classified, self.to_read, force=True)  # before the hand-over: exact counts
+        self.on_folder(self.reading, frozenset(self.present.get(self.reading, ())))
+        self.reading = None
+
     def _flush(self) -> None:
         """Write what has been read so far: new/changed files, moves, size/mtime updates."""
         if self.records or self.moves or self.touched:
@@ -403,6 +430,15 @@ class _Sync:
             self.written += len(self.records) + len(self.moves) + len(self.touched)
             self.progress("writing", self.written, self.written)
         self.records, self.moves, self.touched = [], [], []
+
+
+def _folder_of(rel_path: str) -> str:
+    return rel_path.rpartition("/")[0]
+
+
+def _folder_and_name(rel_path: str) -> tuple[str, str]:
+    folder, _, name = rel_path.rpartition("/")
+    return folder, name
 
 
 def _has_entries(folder: str) -> bool:
@@ -420,6 +456,7 @@ def sync_library(
     *,
     on_progress: Callable[[ScanProgress], None] | None = None,
     executor: Executor | None = None,
+    on_folder: Callable[[str, frozenset[str]], None] | None = None,
 ) -> ScanReport:
     """Bring ``files`` (and ``wkmp_ai_files``) in line with the audio files under ``import_dir``.
 
@@ -428,5 +465,9 @@ def sync_library(
     (``DATABASE_ERROR`` / ``DISK_FULL``) with the batches written so far kept. Verification,
     hashing and tag reading run in ``executor`` (a process pool) when given, else in a pool of
     the scan's own when there is enough work to pay for one.
+
+    ``on_folder(folder, paths)`` is called from the scan's thread once the new and changed files of
+    ``folder`` (root-relative, "" for the root) are written; ``paths`` are all its audio files found
+    by this scan. It may block, to keep the scan from running far ahead, or raise to stop the scan.
     """
-    return _Sync(db, import_dir, root, on_progress, executor).run()
+    return _Sync(db, import_dir, root, on_progress, executor, on_folder).run()

@@ -1,6 +1,7 @@
 """Where an import is: its phase and the counts of each phase (docs/import.md, *Progress*).
 
-An import goes through three phases, which overlap in time once the files are being analysed:
+An import goes through three phases, which overlap in time: the analysis starts with the first
+folder the scan has written, and identification with the first folder analysed:
 
     scanning        files found, then new or changed ones read (hashed, tags, art) — ``read / to_read``
     analysis        files decoded and analysed in the workers — the session's ``current / total``
@@ -83,13 +84,14 @@ class PhaseTracker:
         }
 
     def _overall(self, done: int, total: int, albums_expected: int) -> float:
+        if self.scan_step in ("writing", "done"):
+            scanned = 1.0
+        else:
+            scanned = 0.9 * self.read / self.to_read if self.to_read else 0.0
         if self.phase is Phase.SCANNING:
-            if self.scan_step in ("writing", "done"):
-                fraction = 1.0
-            else:
-                fraction = 0.9 * self.read / self.to_read if self.to_read else 0.0
-            return round(WEIGHTS["scanning"] * fraction, 1)
+            return round(WEIGHTS["scanning"] * scanned, 1)
+        # The analysis starts with the first folder the scan has written; the scan goes on meanwhile.
         analysed = done / total if total else 1.0
         identified = self.albums_done / albums_expected if albums_expected else (1.0 if analysed >= 1.0 else 0.0)
-        value = WEIGHTS["scanning"] + WEIGHTS["analysis"] * analysed + WEIGHTS["identification"] * identified
+        value = WEIGHTS["scanning"] * scanned + WEIGHTS["analysis"] * analysed + WEIGHTS["identification"] * identified
         return round(min(value, 99.0), 1)  # 100 % only once the session has finished

@@ -1,7 +1,9 @@
-"""The import pipeline: scan, then every file through one decode in a worker, written whole, then identified.
+"""The import pipeline: scan, every file through one decode in a worker, written whole, then identified.
 
-    SCANNING    sync_library (discovery, hashing, tags, art) → the files that still need work
-    PROCESSING  for each file, ``import_parallelism`` at a time, in path order:
+    SCANNING    sync_library (discovery, then folder by folder: hashing, tags, art, written) → each
+                folder's files that need work, handed over as soon as the folder is written
+    PROCESSING  from the first folder handed over, while the scan goes on (docs/import.md, *Scan
+                and analysis overlap*); for each file, ``import_parallelism`` at a time:
                   worker process: analyze_file (one decode → passages, lead-in/out, fingerprints, flavor)
                   writer thread:  passages + import state + art rows + identification request, one txn
                   (the worker takes its next file meanwhile; 2 × parallelism files in flight at most)
@@ -10,19 +12,22 @@
                 finally: files left pending by earlier runs (offline, no key) are identified
     COMPLETED   (CANCELLED on request, FAILED on a critical error; committed work is kept)
 
-The CPU work (decode, DSP) runs in the worker pool; identification and hashing overlap it in the
-event loop and threads, so the workers never wait for the network. Only file paths are held for
-the whole run; each file's results are written and dropped as soon as they arrive.
+The CPU work (decode, DSP) runs in the worker pool; identification and the scan's reading overlap
+it in the event loop and threads, so the workers never wait for the network or for the whole scan.
+Only file paths are held for the whole run; each file's results are written and dropped as soon as
+they arrive.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 import logging
 import os
 import signal
+import threading
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -41,7 +46,7 @@ from wkmp_ai.events import utc_now_iso
 from wkmp_ai.identify.identifier import Identifier, make_limiters
 from wkmp_ai.ingest import history
 from wkmp_ai.ingest.identify import identify_and_write
-from wkmp_ai.ingest.library import ScanProgress, sync_library
+from wkmp_ai.ingest.library import ScanProgress, ScanReport, sync_library
 from wkmp_ai.ingest.manager import SessionManager
 from wkmp_ai.ingest.phases import Phase
 from wkmp_ai.ingest.ripindex import disc_toc, passage_texts, tracks_of
@@ -70,6 +75,7 @@ T = TypeVar("T")
 PROGRESS_INTERVAL_S = 2.0
 EDIT_KEPT_MESSAGE = "the file changed on disk; its passages were edited by hand and are kept as edited"
 IDENTIFY_CONCURRENCY = 4  # album groups identified at once; the rate limiters pace the requests
+HAND_OVER_AHEAD = 2  # folders the scan may have written and handed over before the workers reach them
 
 
 def analysis_timeout(duration_s: float | None) -> float:
@@ -183,6 +189,11 @@ class _ImportRun:
         self.pool_ready: asyncio.Task[WorkerPool] | None = None
         self.written_ids: set[str] = set()
         self.art_reported: set[str] = set()
+        # The scan hands over a folder's work at a time (None: no more); it waits for room first.
+        self.handed: asyncio.Queue[list[q.WorkItem] | None] = asyncio.Queue()
+        self.handed_ids: set[str] = set()
+        self.room = threading.Semaphore(HAND_OVER_AHEAD)  # released as _process takes a folder
+        self.scan_stop = threading.Event()  # the run has stopped taking folders: the scan stops too
 
     # ---- the run ------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -198,20 +209,25 @@ class _ImportRun:
                 CacheReads(self.service.db),
                 limiters=self.service.limiters,
             )
-            work = await scan
-            if work is None:
-                return
-            if session.cancel_requested.is_set():
-                session.transition(State.CANCELLED)
-                return
+            first = await self.handed.get()  # the first folder with work, or None: the scan found none
+            if first is None:
+                if await scan is None:  # cancelled
+                    session.transition(State.CANCELLED)
+                    return
+                if session.cancel_requested.is_set():
+                    session.transition(State.CANCELLED)
+                    return
+                if not self._has_pending():
+                    session.transition(State.COMPLETED)
+                    return
             session.phases.phase = Phase.ANALYSIS
-            session.phases.folders_waiting = len({item.rel_path.rpartition("/")[0] for item in work})
             session.phases.waiting_requests = lambda: {n: lim.waiting for n, lim in self.service.limiters.items()}
             session.transition(State.PROCESSING)
             session.publish_progress()
             try:
-                if work:
-                    await self._process(work)
+                if first is not None:
+                    await self._process(first)
+                await scan  # a database failure of the scan is raised here, after the files in flight
                 if not self._stopping():
                     await self._identify_earlier_pending()
             finally:
@@ -232,7 +248,7 @@ class _ImportRun:
         finally:
             ticker.cancel()
             if not scan.done():  # only when building the identifier failed
-                scan.cancel()
+                self.scan_stop.set()
             await asyncio.gather(ticker, scan, *([self.pool_ready] if self.pool_ready else []), return_exceptions=True)
             if self.identifier is not None:
                 await self.identifier.aclose()
@@ -263,47 +279,87 @@ class _ImportRun:
         return None
 
     # ---- SCANNING -----------------------------------------------------------------------------
-    async def _scan(self) -> list[q.WorkItem] | None:
+    async def _scan(self) -> ScanReport | None:
+        """Run the scan; hand each folder with work to :meth:`_process` as soon as the scan has
+        written it, then the files that need work in folders the scan did not read (an earlier run
+        stopped before analysing them). None when cancelled. ``self.handed`` gets None at the end."""
         session = self.session
         loop = asyncio.get_running_loop()
 
         def on_progress(progress: ScanProgress) -> None:
-            if session.cancel_requested.is_set():
+            if self._stopping() or self.scan_stop.is_set():
                 raise _ScanCancelled
-            text = f"Scanning: {progress.phase}" + (f" {progress.done}/{progress.total}" if progress.total else "")
-            loop.call_soon_threadsafe(setattr, session, "operation", text)
-            loop.call_soon_threadsafe(session.phases.scan_progress, progress.phase, progress.done, progress.total)
+            loop.call_soon_threadsafe(self._scan_progress, progress)
+
+        def on_folder(folder: str, paths: frozenset[str]) -> None:  # in the scan's thread
+            with self.service.db.read() as conn:
+                work = [item for item in q.files_needing_work_in(conn, folder) if item.rel_path in paths]
+            if not work:
+                return
+            # At most HAND_OVER_AHEAD folders wait for the workers: the scan reads a folder shortly
+            # before it is decoded, so a large library's files are still in the page cache then.
+            while not self.room.acquire(timeout=0.25):
+                if self._stopping() or self.scan_stop.is_set():
+                    raise _ScanCancelled
+            loop.call_soon_threadsafe(self._hand, work)
 
         try:
-            report = await asyncio.to_thread(
-                sync_library, self.service.db, session.import_dir, session.root_folder, on_progress=on_progress
-            )
-        except _ScanCancelled:
-            session.transition(State.CANCELLED)
-            return None
-        session.phases.scan_done(len(report.files))
-        for warning in report.warnings:
-            session.record_error(warning.code, warning.message, path=warning.path)
-        for paths in report.duplicates:
-            session.record_error(
-                ErrorCode.DUPLICATE_CONTENT, "the same audio is stored at: " + ", ".join(paths), path=paths[0]
-            )
-        with self.service.db.read() as conn:
-            work = q.files_needing_work(conn, self.prefix)
-            failed_before = q.count_failed_unchanged(conn, self.prefix)
-        session.total = len(work)
-        session.unchanged = max(0, len(report.files) - len(work) - failed_before)
-        if not work and not self._has_pending():
-            session.transition(State.COMPLETED)
-            return None
-        return work
+            try:
+                report = await asyncio.to_thread(
+                    sync_library,
+                    self.service.db,
+                    session.import_dir,
+                    session.root_folder,
+                    on_progress=on_progress,
+                    on_folder=on_folder,
+                )
+            except _ScanCancelled:
+                return None
+            session.phases.scan_done(len(report.files))
+            for warning in report.warnings:
+                session.record_error(warning.code, warning.message, path=warning.path)
+            for paths in report.duplicates:
+                session.record_error(
+                    ErrorCode.DUPLICATE_CONTENT, "the same audio is stored at: " + ", ".join(paths), path=paths[0]
+                )
+            with self.service.db.read() as conn:
+                rest = [item for item in q.files_needing_work(conn, self.prefix) if item.file_id not in self.handed_ids]
+                failed_before = q.count_failed_unchanged(conn, self.prefix)
+            rest.sort(key=lambda item: _folder_and_name(item.rel_path))
+            for _folder, items in itertools.groupby(rest, key=lambda item: _folder_and_name(item.rel_path)[0]):
+                self._hand(list(items))
+            session.total = len(self.handed_ids)
+            session.unchanged = max(0, len(report.files) - len(self.handed_ids) - failed_before)
+            return report
+        finally:
+            self.handed.put_nowait(None)
+
+    def _scan_progress(self, progress: ScanProgress) -> None:
+        session = self.session
+        if session.state is State.SCANNING:
+            text = f"Scanning: {progress.phase}" + (f" {progress.done}/{progress.total}" if progress.total else "")
+            session.operation = text
+        session.phases.scan_progress(progress.phase, progress.done, progress.total)
+        if session.phases.scan_step != "done":
+            session.total = len(self.handed_ids) + self._files_to_come()
+
+    def _files_to_come(self) -> int:
+        """While the scan runs: the files it has still to read, each likely to need analysis."""
+        phases = self.session.phases
+        return max(0, phases.to_read - phases.read) if phases.scan_step != "done" else 0
+
+    def _hand(self, work: list[q.WorkItem]) -> None:
+        self.handed_ids.update(item.file_id for item in work)
+        self.session.total = len(self.handed_ids) + self._files_to_come()
+        self.handed.put_nowait(work)
 
     def _has_pending(self) -> bool:
         with self.service.db.read() as conn:
             return bool(identify_queries.load_pending(conn, limit=1))
 
     # ---- PROCESSING ---------------------------------------------------------------------------
-    async def _process(self, work: list[q.WorkItem]) -> None:
+    async def _process(self, first: list[q.WorkItem]) -> None:
+        """Analyse the folders handed over by the scan, one folder after another, each file in a worker."""
         parallelism = worker_count(self.params)
         assert self.pool_ready is not None
         self.pool = await self.pool_ready
@@ -311,28 +367,30 @@ class _ImportRun:
         # queued behind it, which its worker takes the moment it is done (docs/import.md). A slow disk
         # holds the workers back instead of filling memory.
         outstanding = asyncio.Semaphore(2 * parallelism)
-        current: _Folder | None = None
-        for item in work:
-            if await self._unless_cancelled(outstanding.acquire()) is None:
-                break
+        batch: list[q.WorkItem] | None = first
+        while batch is not None and not self._stopping():
+            self.room.release()  # (the folders handed over after the scan took no room: no matter then)
+            folder_name = batch[0].rel_path.rpartition("/")[0]
+            if folder_name not in self.folders:
+                self.session.phases.folders_waiting += 1
+            folder = self.folders.setdefault(folder_name, _Folder(folder_name))
+            folder.closed = False
+            for item in batch:
+                if await self._unless_cancelled(outstanding.acquire()) is None or self._stopping():
+                    break
+                folder.dispatched += 1
+                task = asyncio.create_task(self._one_file(item, folder))
+                task.add_done_callback(lambda _task: outstanding.release())
+                self.tasks.add(task)
+                task.add_done_callback(self.tasks.discard)
             if self._stopping():
-                outstanding.release()
                 break
-            folder_name = item.rel_path.rpartition("/")[0]
-            if current is None or current.name != folder_name:
-                if current is not None:
-                    self._close_folder(current)
-                current = self.folders.setdefault(folder_name, _Folder(folder_name))
-            current.dispatched += 1
-            task = asyncio.create_task(self._one_file(item, current))
-            task.add_done_callback(lambda _task: outstanding.release())
-            self.tasks.add(task)
-            task.add_done_callback(self.tasks.discard)
+            self._close_folder(folder)
+            batch = await self._unless_cancelled(self.handed.get())
         if self._stopping():
+            self.scan_stop.set()
             self.pool.cancel_all()  # the files in flight are dropped whole: nothing of them was written
         await asyncio.gather(*list(self.tasks), return_exceptions=True)
-        if current is not None and not self._stopping():
-            self._close_folder(current)
         self.session.phases.phase = Phase.IDENTIFICATION
         if self.identify_tasks and not self._stopping():
             # Albums still being identified (perhaps waiting out a service's back-off): a cancel must
@@ -506,6 +564,11 @@ class _ImportRun:
 def _write_identification(conn: Any, result: AlbumIdentification) -> None:
     identify_queries.write_identification(conn, result)
     q.attach_album_art(conn, result)
+
+
+def _folder_and_name(rel_path: str) -> tuple[str, str]:
+    folder, _, name = rel_path.rpartition("/")
+    return folder, name
 
 
 def _relative(root: Path, folder: Path) -> str:

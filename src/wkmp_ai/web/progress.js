@@ -62,7 +62,8 @@ function renderProgress(p) {
   const { scanning, analysis, identification } = p.phases;
   const order = ["scanning", "analysis", "identification", "finished"];
   const at = order.indexOf(p.phase);
-  setPhase("scanning", at > 0 ? "done" : "active", at > 0 ? "done" : "in progress");
+  const scanned = at === 3 || (at > 0 && scanning.step === "done"); // the scan goes on while the first folders are analysed
+  setPhase("scanning", scanned ? "done" : "active", scanned ? "done" : "in progress");
   $("scan-text").textContent = scanText(scanning);
   setPhase("analysis", at > 1 ? "done" : at === 1 ? "active" : "waiting", at > 1 ? "done" : at === 1 ? "in progress" : "next");
   if (at >= 1) {
