@@ -76,15 +76,18 @@ def files_needing_work(conn: sqlite3.Connection, prefix: str) -> list[WorkItem]:
 
 
 def files_needing_work_in(conn: sqlite3.Connection, folder: str) -> list[WorkItem]:
-    """:func:`files_needing_work` of the files right in ``folder`` (root-relative; "" for the root), not below it."""
-    start = len(folder) + 2 if folder else 1
+    """:func:`files_needing_work` of the files right in ``folder`` (root-relative; "" for the root), not below it.
+
+    Asked once a folder during an import, so it reads a range of the path index ("A/" ≤ path <
+    "A0": '0' follows '/'), not the whole table."""
+    low, high = (folder + "/", folder + "0") if folder else ("", "\U0010ffff")
     rows = conn.execute(
         """SELECT f.guid, f.path, f.hash, f.duration FROM files f
             LEFT JOIN wkmp_ai_import_state s ON s.file_id = f.guid
-            WHERE substr(f.path, 1, ?) = ? AND instr(substr(f.path, ?), '/') = 0
+            WHERE f.path >= ? AND f.path < ? AND instr(substr(f.path, ?), '/') = 0
               AND (s.file_id IS NULL OR s.hash != f.hash)
             ORDER BY f.path""",
-        (start - 1, folder + "/" if folder else "", start),
+        (low, high, len(low) + 1),
     )
     return [WorkItem(r[0], r[1], r[2], r[3]) for r in rows]
 
