@@ -67,6 +67,7 @@ from wkmp_ai.records.identify import (
 from wkmp_ai.records.scan import Tags
 from wkmp_ai.records.trackindex import IndexedTrack
 from wkmp_ai.scan.names import display_metadata
+from wkmp_ai.scan.walk import folder_and_name
 
 __all__ = ["PROGRESS_INTERVAL_S", "ImportService", "analysis_timeout", "worker_count"]
 
@@ -325,8 +326,8 @@ class _ImportRun:
             with self.service.db.read() as conn:
                 rest = [item for item in q.files_needing_work(conn, self.prefix) if item.file_id not in self.handed_ids]
                 failed_before = q.count_failed_unchanged(conn, self.prefix)
-            rest.sort(key=lambda item: _folder_and_name(item.rel_path))
-            for _folder, items in itertools.groupby(rest, key=lambda item: _folder_and_name(item.rel_path)[0]):
+            rest.sort(key=lambda item: folder_and_name(item.rel_path))
+            for _folder, items in itertools.groupby(rest, key=lambda item: folder_and_name(item.rel_path)[0]):
                 self._hand(list(items))
             session.total = len(self.handed_ids)
             session.unchanged = max(0, len(report.files) - len(self.handed_ids) - failed_before)
@@ -370,7 +371,7 @@ class _ImportRun:
         batch: list[q.WorkItem] | None = first
         while batch is not None and not self._stopping():
             self.room.release()  # (the folders handed over after the scan took no room: no matter then)
-            folder_name = batch[0].rel_path.rpartition("/")[0]
+            folder_name = folder_and_name(batch[0].rel_path)[0]
             if folder_name not in self.folders:
                 self.session.phases.folders_waiting += 1
             folder = self.folders.setdefault(folder_name, _Folder(folder_name))
@@ -564,11 +565,6 @@ class _ImportRun:
 def _write_identification(conn: Any, result: AlbumIdentification) -> None:
     identify_queries.write_identification(conn, result)
     q.attach_album_art(conn, result)
-
-
-def _folder_and_name(rel_path: str) -> tuple[str, str]:
-    folder, _, name = rel_path.rpartition("/")
-    return folder, name
 
 
 def _relative(root: Path, folder: Path) -> str:

@@ -34,7 +34,7 @@ from wkmp_ai.config import DB_FILENAME
 from wkmp_ai.errors import ErrorCode
 from wkmp_ai.records.scan import ScanWarning
 
-__all__ = ["SKIPPED_FOLDERS", "Folder", "Walk", "relative_to_root"]
+__all__ = ["SKIPPED_FOLDERS", "Folder", "Walk", "folder_and_name", "relative_to_root"]
 
 SKIPPED_FOLDERS = frozenset(
     {"node_modules", "@eaDir", "$RECYCLE.BIN", "System Volume Information", "lost+found", "#recycle", "#snapshot"}
@@ -51,6 +51,13 @@ class Folder:
     path: str
     rel: str
     names: list[str]
+
+
+def folder_and_name(rel_path: str) -> tuple[str, str]:
+    """``"A/B/x.flac"`` → ``("A/B", "x.flac")``; the root's folder is "". Sorting by it keeps a folder's own
+    files together ("A/B.flac", "A/B/x.flac", "A/C.flac" sort apart by path alone)."""
+    folder, _, name = rel_path.rpartition("/")
+    return folder, name
 
 
 def relative_to_root(path: str, root: str) -> str | None:
