@@ -103,6 +103,25 @@ def test_every_phase_is_shown_and_the_bar_never_stands_still(page: Page, live_se
     expect(page.locator("#summary-title")).to_contain_text("Completed")
 
 
+def test_the_scan_is_shown_going_on_beside_the_analysis(page: Page, live_server: LiveServer) -> None:
+    """One worker and twelve folders: the scan hands the first folders over and waits for the worker
+    (docs/import.md, *Scan and analysis overlap*); the page shows both phases at work."""
+    root = live_server.settings.root_folder
+    for n in range(12):
+        make_album(root, f"Shelf/Album {n:02d}", 1, seconds=30.0, seed=n)
+    live_server.post("/parameters/global", json={"import_parallelism": 1})
+    session_id = live_server.post("/import/start", json={"root_folder": "Shelf"}).json()["session_id"]
+    page.goto(f"{live_server.url}/import-progress?session_id={session_id}")
+    expect(page.locator("#phase-analysis")).to_have_attribute("data-status", "active", timeout=LONG)
+    expect(page.locator("#phase-scanning")).to_have_attribute("data-status", "active")
+    expect(page.locator("#phase-scanning")).to_contain_text("in progress")
+    expect(page.locator("#analysis-text")).to_contain_text("of 12 files")  # the files still to read count too
+    shot(page, "progress-7-scan-beside-analysis")
+    expect(page.locator("#phase-scanning")).to_have_attribute("data-status", "done", timeout=LONG)
+    expect(page.locator("#summary-panel")).to_be_visible(timeout=LONG)
+    expect(page.locator("#summary-counts div", has_text="Files imported")).to_contain_text("12")
+
+
 def test_reload_mid_import_keeps_following(page: Page, live_server: LiveServer) -> None:
     root = live_server.settings.root_folder
     make_album(root, "Long", 6, seconds=12.0)

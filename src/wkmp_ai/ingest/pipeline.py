@@ -193,6 +193,7 @@ class _ImportRun:
         # The scan hands over a folder's work at a time (None: no more); it waits for room first.
         self.handed: asyncio.Queue[list[q.WorkItem] | None] = asyncio.Queue()
         self.handed_ids: set[str] = set()
+        self.waiting = 0  # files of a folder the scan has written, waiting for room to be handed over
         self.room = threading.Semaphore(HAND_OVER_AHEAD)  # released as _process takes a folder
         self.scan_stop = threading.Event()  # the run has stopped taking folders: the scan stops too
 
@@ -297,6 +298,7 @@ class _ImportRun:
                 work = [item for item in q.files_needing_work_in(conn, folder) if item.rel_path in paths]
             if not work:
                 return
+            loop.call_soon_threadsafe(self._waiting_for_room, len(work))
             # At most HAND_OVER_AHEAD folders wait for the workers: the scan reads a folder shortly
             # before it is decoded, so a large library's files are still in the page cache then.
             while not self.room.acquire(timeout=0.25):
@@ -345,11 +347,17 @@ class _ImportRun:
             session.total = len(self.handed_ids) + self._files_to_come()
 
     def _files_to_come(self) -> int:
-        """While the scan runs: the files it has still to read, each likely to need analysis."""
+        """While the scan runs: the files of the folder waiting to be handed over, and those the
+        scan has still to read (each likely to need analysis)."""
         phases = self.session.phases
-        return max(0, phases.to_read - phases.read) if phases.scan_step != "done" else 0
+        return self.waiting + max(0, phases.to_read - phases.read) if phases.scan_step != "done" else 0
+
+    def _waiting_for_room(self, files: int) -> None:
+        self.waiting = files
+        self.session.total = len(self.handed_ids) + self._files_to_come()
 
     def _hand(self, work: list[q.WorkItem]) -> None:
+        self.waiting = 0
         self.handed_ids.update(item.file_id for item in work)
         self.session.total = len(self.handed_ids) + self._files_to_come()
         self.handed.put_nowait(work)
