@@ -78,13 +78,18 @@ def test_browse_to_a_folder_and_import_it_with_a_changed_parameter(page: Page, l
     assert {m["amplitude_analysis"]["parameters_used"]["lead_in_threshold_db"] for m in metas} == {-20.0}
 
 
+def follow_import_with_one_worker(page: Page, live_server: LiveServer, folder: str) -> None:
+    """Start importing ``folder`` with one worker (slow enough to watch) and open its progress page."""
+    live_server.post("/parameters/global", json={"import_parallelism": 1})
+    session_id = live_server.post("/import/start", json={"root_folder": folder}).json()["session_id"]
+    page.goto(f"{live_server.url}/import-progress?session_id={session_id}")
+
+
 def test_every_phase_is_shown_and_the_bar_never_stands_still(page: Page, live_server: LiveServer) -> None:
     root = live_server.settings.root_folder
     for n in range(3):
         make_album(root, f"Box/CD{n + 1}", 2, seconds=6.0, seed=n)
-    live_server.post("/parameters/global", json={"import_parallelism": 1})
-    session_id = live_server.post("/import/start", json={"root_folder": "Box"}).json()["session_id"]
-    page.goto(f"{live_server.url}/import-progress?session_id={session_id}")
+    follow_import_with_one_worker(page, live_server, "Box")
     seen: dict[str, set[str]] = {"scanning": set(), "analysis": set(), "identification": set()}
     values: list[float] = []
     deadline = time.monotonic() + LONG / 1000
@@ -109,9 +114,7 @@ def test_the_scan_is_shown_going_on_beside_the_analysis(page: Page, live_server:
     root = live_server.settings.root_folder
     for n in range(12):
         make_album(root, f"Shelf/Album {n:02d}", 1, seconds=30.0, seed=n)
-    live_server.post("/parameters/global", json={"import_parallelism": 1})
-    session_id = live_server.post("/import/start", json={"root_folder": "Shelf"}).json()["session_id"]
-    page.goto(f"{live_server.url}/import-progress?session_id={session_id}")
+    follow_import_with_one_worker(page, live_server, "Shelf")
     expect(page.locator("#phase-analysis")).to_have_attribute("data-status", "active", timeout=LONG)
     expect(page.locator("#phase-scanning")).to_have_attribute("data-status", "active")
     expect(page.locator("#phase-scanning")).to_contain_text("in progress")
@@ -126,9 +129,7 @@ def test_reload_mid_import_keeps_following(page: Page, live_server: LiveServer) 
     root = live_server.settings.root_folder
     make_album(root, "Long", 6, seconds=12.0)
     (root / "Long" / "05 Track 5.flac").write_bytes(b"fLaC" + b"\0" * 200)  # a broken file: an error to list
-    live_server.post("/parameters/global", json={"import_parallelism": 1})
-    session_id = live_server.post("/import/start", json={"root_folder": "Long"}).json()["session_id"]
-    page.goto(f"{live_server.url}/import-progress?session_id={session_id}")
+    follow_import_with_one_worker(page, live_server, "Long")
     expect(page.locator("#phase-analysis")).to_have_attribute("data-status", "active", timeout=LONG)
     expect(page.locator("#n-ok")).not_to_have_text("0", timeout=LONG)
     before = int(page.locator("#n-ok").inner_text())
