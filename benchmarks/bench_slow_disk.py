@@ -19,6 +19,7 @@ measured here. Medians of ``--repeat`` alternating runs.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -98,7 +99,9 @@ def main() -> None:
                 colds.append(_throttled(_import(root, xdg), env))
                 print(f"run {run}: read {reads[-1]:.1f} s, import warm {warms[-1]:.1f} s, cold {colds[-1]:.1f} s")
         finally:
-            (CGROUP / "blkio.throttle.read_bps_device").write_text(f"{_disk_of(root)} 0")
+            (CGROUP / "blkio.throttle.read_bps_device").write_text(f"{_disk_of(root)} 0")  # 0: no limit
+            with contextlib.suppress(OSError):  # empty by now: each run's processes have ended
+                CGROUP.rmdir()
     r, w, c = statistics.median(reads), statistics.median(warms), statistics.median(colds)
     print(f"medians: read R {r:.1f} s, import warm W {w:.1f} s, cold C {c:.1f} s")
     print(f"C ÷ W = {c / w:.3f}  (what the slow disk costs the import; 1.0: nothing)")
