@@ -213,10 +213,7 @@ class _ImportRun:
             )
             first = await self.handed.get()  # the first folder with work, or None: the scan found none
             if first is None:
-                if await scan is None:  # cancelled
-                    session.transition(State.CANCELLED)
-                    return
-                if session.cancel_requested.is_set():
+                if await scan is None or session.cancel_requested.is_set():  # None: cancelled during the scan
                     session.transition(State.CANCELLED)
                     return
                 if not self._has_pending():
@@ -343,23 +340,23 @@ class _ImportRun:
             text = f"Scanning: {progress.phase}" + (f" {progress.done}/{progress.total}" if progress.total else "")
             session.operation = text
         session.phases.scan_progress(progress.phase, progress.done, progress.total)
-        if session.phases.scan_step != "done":
-            session.total = len(self.handed_ids) + self._files_to_come()
+        self._count_total()
 
-    def _files_to_come(self) -> int:
-        """While the scan runs: the files of the folder waiting to be handed over, and those the
-        scan has still to read (each likely to need analysis)."""
+    def _count_total(self) -> None:
+        """While the scan runs, the total also counts the files of the folder waiting to be handed
+        over and those the scan has still to read (each likely to need analysis); then it is exact."""
         phases = self.session.phases
-        return self.waiting + max(0, phases.to_read - phases.read) if phases.scan_step != "done" else 0
+        if phases.scan_step != "done":
+            self.session.total = len(self.handed_ids) + self.waiting + max(0, phases.to_read - phases.read)
 
     def _waiting_for_room(self, files: int) -> None:
         self.waiting = files
-        self.session.total = len(self.handed_ids) + self._files_to_come()
+        self._count_total()
 
     def _hand(self, work: list[q.WorkItem]) -> None:
         self.waiting = 0
         self.handed_ids.update(item.file_id for item in work)
-        self.session.total = len(self.handed_ids) + self._files_to_come()
+        self._count_total()
         self.handed.put_nowait(work)
 
     def _has_pending(self) -> bool:
