@@ -65,14 +65,7 @@ def files_needing_work(conn: sqlite3.Connection, prefix: str) -> list[WorkItem]:
     Ordered by path, so the files of one album folder come together.
     """
     where, params = _under(prefix)
-    rows = conn.execute(
-        f"""SELECT f.guid, f.path, f.hash, f.duration FROM files f
-            LEFT JOIN wkmp_ai_import_state s ON s.file_id = f.guid
-            WHERE {where} AND (s.file_id IS NULL OR s.hash != f.hash)
-            ORDER BY f.path""",
-        params,
-    )
-    return [WorkItem(r[0], r[1], r[2], r[3]) for r in rows]
+    return _needing_work(conn, where, params)
 
 
 def files_needing_work_in(conn: sqlite3.Connection, folder: str) -> list[WorkItem]:
@@ -81,13 +74,17 @@ def files_needing_work_in(conn: sqlite3.Connection, folder: str) -> list[WorkIte
     Asked once a folder during an import, so it reads a range of the path index ("A/" ≤ path <
     "A0": '0' follows '/'), not the whole table."""
     low, high = (folder + "/", folder + "0") if folder else ("", "\U0010ffff")
+    in_folder = "f.path >= ? AND f.path < ? AND instr(substr(f.path, ?), '/') = 0"
+    return _needing_work(conn, in_folder, (low, high, len(low) + 1))
+
+
+def _needing_work(conn: sqlite3.Connection, where: str, params: tuple[object, ...]) -> list[WorkItem]:
     rows = conn.execute(
-        """SELECT f.guid, f.path, f.hash, f.duration FROM files f
+        f"""SELECT f.guid, f.path, f.hash, f.duration FROM files f
             LEFT JOIN wkmp_ai_import_state s ON s.file_id = f.guid
-            WHERE f.path >= ? AND f.path < ? AND instr(substr(f.path, ?), '/') = 0
-              AND (s.file_id IS NULL OR s.hash != f.hash)
+            WHERE {where} AND (s.file_id IS NULL OR s.hash != f.hash)
             ORDER BY f.path""",
-        (low, high, len(low) + 1),
+        params,
     )
     return [WorkItem(r[0], r[1], r[2], r[3]) for r in rows]
 
