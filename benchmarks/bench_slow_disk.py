@@ -64,7 +64,7 @@ def _throttled(command: list[str], env: dict[str, str] | None = None) -> float:
     return time.monotonic() - started
 
 
-def _import(root: Path, xdg: str) -> list[str]:
+def _import(root: Path) -> list[str]:
     for stale in [*root.glob("wkmp.db*"), *root.rglob("*.jpg")]:
         stale.unlink()
     return [*WKMP, "import", str(root), "--root", str(root), "--json"]
@@ -94,9 +94,9 @@ def main() -> None:
             for run in range(1, args.repeat + 1):
                 _drop_caches()
                 reads.append(_throttled(["cat", *map(str, files)]))
-                warms.append(_throttled(_import(root, xdg), env))  # the files are in the page cache now
+                warms.append(_throttled(_import(root), env))  # the files are in the page cache now
                 _drop_caches()
-                colds.append(_throttled(_import(root, xdg), env))
+                colds.append(_throttled(_import(root), env))
                 print(f"run {run}: read {reads[-1]:.1f} s, import warm {warms[-1]:.1f} s, cold {colds[-1]:.1f} s")
         finally:
             (CGROUP / "blkio.throttle.read_bps_device").write_text(f"{_disk_of(root)} 0")  # 0: no limit
