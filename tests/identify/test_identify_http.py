@@ -9,12 +9,15 @@ from __future__ import annotations
 import asyncio
 import itertools
 import random
+import socket
+import time
 
 import httpx
 import pytest
 
 from wkmp_ai.identify.batch import Batcher
 from wkmp_ai.identify.http import (
+    CONNECT_TIMEOUT_S,
     NotFound,
     Rejected,
     RetryPolicy,
@@ -190,16 +193,99 @@ async def test_transient_answers_are_retried_then_reported(response: httpx.Respo
     await client.aclose()
 
 
-async def test_connection_errors_are_retried() -> None:
+async def test_a_server_that_cannot_be_reached_is_tried_once_more_not_every_attempt() -> None:
+    """Refused, no such host: one retry after the first backoff, then the operation fails (an offline
+    import of one album waited 7 s a service for three retries that could not help)."""
+
     def handler(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
 
-    client = make_client(handler, FakeClock())
+    clock = FakeClock()
+    client = make_client(handler, clock)  # 3 attempts for anything else
     with pytest.raises(ServiceError) as err:
         await client.get_json("/x")
-    assert err.value.kind == "network" and client.stats.requests == 3
+    assert err.value.kind == "network" and client.stats.requests == 2 and clock.sleeps == [1.0]
     assert "could not connect (Connection refused)" in str(err.value) and "ConnectError" not in str(err.value)
     await client.aclose()
+
+
+async def test_a_connection_lost_after_it_was_made_gets_every_attempt() -> None:
+    """The server was there: a reset or a broken-off answer is worth the whole retry policy."""
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ReadError("[Errno 104] Connection reset by peer", request=request)
+
+    clock = FakeClock()
+    client = make_client(handler, clock)
+    with pytest.raises(ServiceError) as err:
+        await client.get_json("/x")
+    assert err.value.kind == "network" and client.stats.requests == 3 and clock.sleeps == [1.0, 2.0]
+    await client.aclose()
+
+
+async def test_one_attempt_stays_one_attempt_when_the_server_cannot_be_reached() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+
+    clock = FakeClock()
+    client = make_client(handler, clock, retry=RetryPolicy(attempts=1))
+    with pytest.raises(ServiceError):
+        await client.get_json("/x")
+    assert client.stats.requests == 1 and clock.sleeps == []
+    await client.aclose()
+
+
+def real_client(url: str, clock: FakeClock, **kw) -> ServiceClient:  # type: ignore[no-untyped-def]
+    """A client over the real network stack (127.0.0.1), waiting only on the fake clock between tries."""
+    return ServiceClient(
+        "musicbrainz",
+        url,
+        rate=1000.0,
+        user_agent="wkmp-ai/test ( https://example.org )",
+        limiter=RateLimiter(1000.0),  # its own waits are real: clock.sleeps holds only the backoffs
+        sleep=clock.sleep,
+        rng=random.Random(1),
+        retry=RetryPolicy(attempts=4, base_delay_s=1.0, jitter=0.0),
+        **kw,
+    )
+
+
+async def test_a_refused_port_is_tried_twice_over_the_real_network_stack() -> None:
+    with socket.socket() as probe:  # a port nobody listens on: bound, never listening
+        probe.bind(("127.0.0.1", 0))
+        clock = FakeClock()
+        client = real_client(f"http://127.0.0.1:{probe.getsockname()[1]}", clock)
+        with pytest.raises(ServiceError) as err:
+            await client.get_json("/x")
+        await client.aclose()
+    assert client.stats.requests == 2 and clock.sleeps == [1.0]
+    assert str(err.value).startswith("musicbrainz: could not connect")
+
+
+async def test_a_connect_that_gets_no_answer_times_out_and_is_tried_twice() -> None:
+    """A server whose accept queue is full drops new connections' SYNs, as a firewall that drops
+    does: the connect waits for its own timeout (at most CONNECT_TIMEOUT_S), then once more."""
+    with socket.socket() as server, socket.socket() as queued:
+        server.bind(("127.0.0.1", 0))
+        server.listen(0)
+        address = server.getsockname()
+        queued.connect(address)  # fills the queue: the next connects hang
+        clock = FakeClock()
+        client = real_client(f"http://{address[0]}:{address[1]}", clock, connect_timeout_s=0.3, timeout_s=5.0)
+        started = time.monotonic()
+        with pytest.raises(ServiceError) as err:
+            await client.get_json("/x")
+        took = time.monotonic() - started
+        await client.aclose()
+    assert err.value.kind == "timeout" and "timed out while connecting" in str(err.value)
+    assert client.stats.requests == 2 and clock.sleeps == [1.0]
+    assert 0.55 < took < 2.0  # two connects of 0.3 s each (the sleeps are the fake clock's)
+
+
+def test_connects_wait_at_most_ten_seconds_whatever_the_answer_timeout() -> None:
+    client = ServiceClient("musicbrainz", "http://127.0.0.1:1", rate=1.0, user_agent="wkmp-ai/test", timeout_s=30.0)
+    timeout = client._http.timeout
+    assert (timeout.connect, timeout.read) == (CONNECT_TIMEOUT_S, 30.0) and CONNECT_TIMEOUT_S == 10.0
 
 
 async def test_404_is_an_answer_and_400_is_not_retried() -> None:

@@ -63,6 +63,7 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 MAX_DETAIL = 300  # characters of a service's own message kept in our error
+CONNECT_TIMEOUT_S = 10.0  # a connection not made by then is a dead route (a firewall that drops), not a slow one
 MAX_BODY_BYTES = 32 << 20  # no answer of these services is larger (a cover image is at most 30 MiB)
 
 
@@ -117,6 +118,11 @@ class Transient(WkmpError):
 @dataclass(frozen=True)
 class RetryPolicy:
     attempts: int = 4
+    # A server that cannot be reached at all (no such host, connection refused, no answer to the
+    # connect) is tried once more, not four times: more tries over 7 s do not bring up a server that is
+    # down or a machine that is offline, the import waited for them, and its files stay pending for
+    # the next one (docs/identify.md, *HTTP, rate limits, faults*).
+    unreachable_attempts: int = 2
     base_delay_s: float = 1.0
     max_delay_s: float = 30.0
     jitter: float = 0.25  # ± this fraction of the delay
@@ -202,6 +208,7 @@ class ServiceClient:
         rate: float,
         user_agent: str,
         timeout_s: float = 30.0,
+        connect_timeout_s: float = CONNECT_TIMEOUT_S,
         retry: RetryPolicy | None = None,
         breaker_threshold: int = 3,
         clock: Clock = time.monotonic,
@@ -226,7 +233,7 @@ class ServiceClient:
         self.unavailable_reason: str | None = None
         self._http = httpx.AsyncClient(
             headers={"User-Agent": user_agent, "Accept": "application/json"},
-            timeout=httpx.Timeout(timeout_s),
+            timeout=httpx.Timeout(timeout_s, connect=min(connect_timeout_s, timeout_s)),
             follow_redirects=follow_redirects,
             transport=transport,
             limits=httpx.Limits(max_connections=4, max_keepalive_connections=4),
@@ -305,6 +312,7 @@ class ServiceClient:
         last: ServiceError | None = None
         for attempt in range(1, self.retry.attempts + 1):
             retry_after: float | None = None
+            unreachable = False
             if not self.available:  # given up: fail at once, without waiting for a rate-limit slot
                 raise self._unavailable()
             try:
@@ -322,12 +330,14 @@ class ServiceClient:
                     )
                     response = await self._exchange(request)
             except httpx.TimeoutException as exc:
+                unreachable = isinstance(exc, httpx.ConnectTimeout)
                 last = ServiceError(self.name, _network_words(exc), kind="timeout")
             except TimeoutError:
                 last = ServiceError(self.name, f"the answer took longer than {self.timeout_s:g} s", kind="timeout")
             except _TooLarge as exc:
                 last = ServiceError(self.name, f"answer of more than {exc.size:,} bytes refused", kind="garbage")
             except httpx.TransportError as exc:
+                unreachable = isinstance(exc, httpx.ConnectError)
                 last = ServiceError(self.name, self.redact(_network_words(exc)), kind="network")
             else:
                 try:
@@ -355,11 +365,12 @@ class ServiceClient:
                     return result
             assert last is not None
             self.stats.by_kind[last.kind] = self.stats.by_kind.get(last.kind, 0) + 1
-            if attempt < self.retry.attempts:
-                self.stats.retries += 1
-                delay = self.retry.delay(attempt, retry_after, self._rng)
-                log.info("%s: %s; retry %d in %.2f s", self.name, last.detail, attempt, delay)
-                await self._sleep(delay)
+            if attempt >= self.retry.attempts or (unreachable and attempt >= self.retry.unreachable_attempts):
+                break
+            self.stats.retries += 1
+            delay = self.retry.delay(attempt, retry_after, self._rng)
+            log.info("%s: %s; retry %d in %.2f s", self.name, last.detail, attempt, delay)
+            await self._sleep(delay)
         assert last is not None
         self._failed(last)
         raise self._ours(last)
