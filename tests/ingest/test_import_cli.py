@@ -132,3 +132,48 @@ def test_the_importing_process_never_loads_the_audio_stack(tmp_path: Path) -> No
     assert report["loaded"] == []
     conn = sqlite3.connect(root / "wkmp.db")
     assert conn.execute("SELECT count(*) FROM passages").fetchone()[0] == 2  # the work was done, elsewhere
+
+
+def _processes_with(marker: str) -> list[int]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if proc.name.isdigit():
+            try:
+                if marker.encode() in (proc / "environ").read_bytes():
+                    found.append(int(proc.name))
+            except OSError:  # gone meanwhile, or not ours to read
+                continue
+    return found
+
+
+def test_the_command_leaves_at_once_with_its_output_whole_and_no_process_behind(tmp_path: Path) -> None:
+    """The command ends without the interpreter's teardown (wkmp_ai.cli.run): the JSON summary must
+    still arrive whole through the pipe, the exit code must be the command's, and the forkserver and
+    workers it started must not outlive it."""
+    root = tmp_path / "music"
+    make_album(root, "Small", 3, seconds=3.0, formats=("flac", "ogg", "mp3"))
+    marker = f"WKMP_TEST_MARK_{time.monotonic_ns()}"
+    proc = subprocess.run(
+        [sys.executable, "-m", "wkmp_ai", "import", str(root / "Small"), "--root", str(root), "--json"],
+        env=offline_env(tmp_path) | {marker: "1"},
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert proc.returncode == 0, proc.stderr
+    summary = json.loads(proc.stdout)
+    assert summary["state"] == "COMPLETED" and summary["files_processed"] == 3
+    deadline = time.monotonic() + 5.0  # a forkserver notices its parent's end at its next read
+    while (left := _processes_with(marker)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert left == []
+
+    refused = subprocess.run(  # a folder outside the root: the command's own exit code and message
+        [sys.executable, "-m", "wkmp_ai", "import", str(tmp_path), "--root", str(root)],
+        env=offline_env(tmp_path),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and "Choose a folder inside it" in refused.stderr
+    assert "Traceback" not in refused.stderr
