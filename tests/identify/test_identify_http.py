@@ -26,6 +26,7 @@ from wkmp_ai.identify.http import (
     ServiceUnavailable,
     parse_retry_after,
 )
+from wkmp_ai.identify.lookups import IdentifyOptions
 from wkmp_ai.identify.ratelimit import RateLimiter
 
 
@@ -356,6 +357,31 @@ async def test_batcher_groups_concurrent_lookups_and_respects_the_size() -> None
     merged = {k: v for r in results for k, v in r.items()}
     assert merged[7] == 70 and isinstance(merged[13], KeyError)
     assert sorted(len(c) for c in calls) == [10, 20, 20]  # 50 keys in 3 requests, never more than 20
+    await batcher.aclose()
+
+
+async def test_an_albums_lookups_leave_at_once_in_one_batch_and_later_ones_fill_the_next() -> None:
+    """With the import's default (no linger), an idle service gets an album's lookups in the same
+    turn of the event loop, one request; albums that ask while the rate limit holds the next request
+    back share it. (A 50 ms linger made every album, and so the last one of an import, wait.)"""
+    calls: list[list[int]] = []
+    gate = asyncio.Event()
+
+    async def fetch(keys):  # type: ignore[no-untyped-def]
+        calls.append(list(keys))
+        await gate.wait()
+        return {k: k for k in keys}
+
+    linger = IdentifyOptions().batch_linger_s
+    batcher: Batcher[int, int] = Batcher(fetch, size=20, limiter=RateLimiter(20.0), linger_s=linger)
+    first = asyncio.create_task(batcher.get_many(list(range(10))))
+    for _ in range(5):  # a few turns of the loop, no time passing
+        await asyncio.sleep(0)
+    assert calls == [list(range(10))]
+    later = [asyncio.create_task(batcher.get_many(list(range(g * 10, g * 10 + 10)))) for g in (1, 2)]
+    gate.set()
+    await asyncio.gather(first, *later)
+    assert calls == [list(range(10)), list(range(10, 30))]
     await batcher.aclose()
 
 
