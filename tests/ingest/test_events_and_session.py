@@ -119,3 +119,23 @@ async def test_critical_error_is_reported_in_status(tmp_path: Path) -> None:
     session.record_error(ErrorCode.DATABASE_ERROR, "disk I/O error")
     session.transition(State.FAILED)
     assert session.status()["error"]["code"] == "DATABASE_ERROR"
+
+
+def test_a_recorded_error_is_logged_in_plain_words_with_its_code_beside(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    session = make_session(tmp_path)
+    with caplog.at_level("WARNING", logger="wkmp_ai.ingest.session"):
+        session.record_error(
+            ErrorCode.MUSICBRAINZ_NETWORK_ERROR, "MusicBrainz: could not connect", path="A/01 One.flac"
+        )
+        session.record_error(ErrorCode.ACOUSTID_NO_API_KEY, "no AcoustID API key")
+        session.record_error(ErrorCode.DATABASE_ERROR, "disk I/O error")
+    assert [(r.levelname, r.getMessage()) for r in caplog.records] == [
+        (
+            "WARNING",
+            "MusicBrainz not reachable (MUSICBRAINZ_NETWORK_ERROR): A/01 One.flac: MusicBrainz: could not connect",
+        ),
+        ("WARNING", "No AcoustID key (ACOUSTID_NO_API_KEY): no AcoustID API key"),
+        ("ERROR", f"{ErrorCode.DATABASE_ERROR.label} (DATABASE_ERROR): disk I/O error"),
+    ]

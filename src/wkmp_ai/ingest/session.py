@@ -155,11 +155,12 @@ class ImportSession:
         self.error_summary[code.value] += 1
         if code.severity is Severity.CRITICAL and self.fatal is None:
             self.fatal = record
-        log.log(
+        log.log(  # as people read it elsewhere: the label in plain words, the code beside it
             logging.WARNING if code.severity is Severity.WARNING else logging.ERROR,
-            "%s %s: %s",
+            "%s (%s): %s%s",
+            code.label,
             code.value,
-            path or "-",
+            f"{path}: " if path else "",
             message,
         )
         self.events.publish(EventType.ERROR, {"session_id": self.id, **record.as_dict()})
