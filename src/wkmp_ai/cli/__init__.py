@@ -166,10 +166,11 @@ def run() -> NoReturn:
     """The ``wkmp-ai`` command: :func:`main`, then leave at once.
 
     By the time ``main`` returns, the command has closed the database, its workers and its HTTP
-    clients. What is left is the interpreter tearing down the modules and objects it loaded (NumPy,
-    PyAV, httpx, rich), which took 60–120 ms of every command's wall time and does nothing for
-    anyone, so the process ends here after the log and the output are flushed. (An exception out
-    of ``main`` is a bug: it takes Python's usual way out, with its traceback.)"""
+    clients. What is left is the interpreter tearing down the modules and objects it loaded (the
+    audio stack for ``analyze``; httpx, rich and Pillow for ``import``), which took 60–120 ms of
+    every command's wall time and does nothing for anyone, so the process ends here after the log
+    and the output are flushed (docs/design.md, *Layers*). An exception out of ``main`` is a bug:
+    it takes Python's usual way out, with its traceback."""
     code = main()
     logging.shutdown()
     with contextlib.suppress(OSError):  # a reader that went away (``| head``) has nothing to lose

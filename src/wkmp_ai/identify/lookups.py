@@ -28,9 +28,9 @@ class IdentifyOptions:
     retry: RetryPolicy = field(default_factory=RetryPolicy)
     timeout_s: float = 30.0
     breaker_threshold: int = 3  # failed operations in a row before a service is given up
-    # How long a batch waits for more lookups to join it. None: an album's lookups are queued
-    # together, and lookups queue anyway while the rate limit holds a request back; a wait only
-    # delayed every album (the last one's ~0.1 s ended the import later).
+    # How long a batch waits for more lookups to join it. Not at all by default: an album's lookups
+    # are queued together, and lookups queue anyway while the rate limit holds a request back; a
+    # wait only delayed every album (the last one's ~0.1 s ended the import later).
     batch_linger_s: float = 0.0
     acoustid_batch_size: int = 20
     min_score: float = 0.5
