@@ -246,7 +246,7 @@ class _ImportRun:
                 session.transition(State.FAILED)
         finally:
             ticker.cancel()
-            if not scan.done():  # only when building the identifier failed
+            if not scan.done():  # the run ended before the scan: building the identifier or the processing failed
                 self.scan_stop.set()
             await asyncio.gather(ticker, scan, *([self.pool_ready] if self.pool_ready else []), return_exceptions=True)
             if self.identifier is not None:
