@@ -268,6 +268,78 @@ def test_events_without_a_session_follow_every_import(live_server: LiveServer) -
     assert overall == sorted(overall) and all(0 <= p < 100 for p in overall[:-1])
 
 
+def all_imports_frames(
+    server: LiveServer, until: Any, last_event_id: str | None = None, on_connected: Any = None
+) -> tuple[int, list[tuple[str | None, dict[str, Any]]]]:
+    """Frames (id, data) of ``GET /events`` (all imports) until ``until(data)``; then hang up.
+    ``on_connected()`` runs once the stream is open (what it starts cannot be missed)."""
+    frames: list[tuple[str | None, dict[str, Any]]] = []
+    headers = {"Last-Event-ID": last_event_id} if last_event_id is not None else {}
+    with (
+        httpx.Client(base_url=server.url, timeout=30) as client,
+        client.stream("GET", "/events", headers=headers) as reply,
+    ):
+        if reply.status_code != 200:
+            return reply.status_code, frames
+        frame_id: str | None = None
+        for line in reply.iter_lines():
+            if line.startswith("id:"):
+                frame_id = line[3:].strip()
+            elif line.startswith("data:"):
+                frames.append((frame_id, json.loads(line[5:])))
+                frame_id = None
+                if frames[-1][1]["type"] == "connected" and on_connected is not None:
+                    on_connected()
+                if until(frames[-1][1]):
+                    break
+    return 200, frames
+
+
+def test_the_all_imports_stream_resumes_where_the_client_left_it_without_repeating(
+    live_server: LiveServer,
+) -> None:
+    """REFERENCE: a reconnect with Last-Event-ID gets what it missed, no duplicates. The frames of the
+    all-imports stream name their session (``<session>:<n>``); a client that left in the middle of
+    one import and comes back after the next started gets the rest of the first, then the second."""
+    root = live_server.settings.root_folder
+    make_album(root, "First", 2, seconds=4.0)
+    make_album(root, "Second", 1, seconds=4.0, seed=3)
+    first = live_server.post("/import/start", json={"root_folder": "First"}).json()["session_id"]
+    wait_finished(live_server, first)
+    # A finished import is not replayed to a new subscriber: the stream waits for the next one.
+    started: list[str] = []
+
+    def start_second() -> None:
+        started.append(live_server.post("/import/start", json={"root_folder": "Second"}).json()["session_id"])
+
+    status, whole = all_imports_frames(
+        live_server, lambda d: d["type"] == "completed" and d["session_id"] in started, on_connected=start_second
+    )
+    (second,) = started
+    assert status == 200 and whole[0][1]["type"] == "connected"
+    ids = [frame_id for frame_id, _data in whole[1:]]
+    assert ids == [f"{second}:{n}" for n in range(1, len(ids) + 1)]  # every event, numbered in order
+
+    # Left after the first's third event, back once the second had finished.
+    history_of_first = live_server.get("/events", params={"session_id": first}).text
+    first_ids = [int(line[3:]) for line in history_of_first.splitlines() if line.startswith("id:")]
+    status, resumed = all_imports_frames(
+        live_server,
+        lambda d: d["type"] == "completed" and d["session_id"] == second,
+        last_event_id=f"{first}:3",
+    )
+    assert status == 200 and resumed[0][1]["type"] == "connected"
+    got = [frame_id for frame_id, _data in resumed[1:]]
+    assert got == [f"{first}:{n}" for n in first_ids if n > 3] + ids  # the rest of the first, then the second
+    assert [d["type"] for _id, d in resumed[1:]].count("completed") == 2
+
+    # An id of an import no longer kept counts as none; one of another form is refused.
+    status, fresh = all_imports_frames(live_server, lambda d: d["type"] == "connected", last_event_id="feed-1:4")
+    assert status == 200 and len(fresh) == 1
+    assert all_imports_frames(live_server, lambda d: True, last_event_id="First:4")[0] == 400
+    assert all_imports_frames(live_server, lambda d: True, last_event_id="7")[0] == 200  # a session's own: none
+
+
 def test_status_carries_the_phases(live_server: LiveServer) -> None:
     make_album(live_server.settings.root_folder, "Album", 3, seconds=4.0)
     session_id = live_server.post("/import/start", json={"root_folder": "Album"}).json()["session_id"]

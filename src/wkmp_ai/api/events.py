@@ -7,9 +7,11 @@ snapshot. A ``connected`` event opens every stream; keepalive comments follow ev
 stream ends after ``completed``.
 
 Without ``session_id`` the stream follows every import instead (wkmp-ui subscribes once): the running
-one from its start, then each next one as it starts; it never ends by itself. Its frames carry no
-``id`` (each session numbers its own events); a client that reconnects gets the running import from
-its start again.
+one from its start, then each next one as it starts; it never ends by itself. Each session numbers
+its own events, so these frames' ids name the session too: ``<session id>:<n>``. A client that
+reconnects with such an id (the header only) gets the rest of that import — what it missed, or the
+current picture when the buffer no longer holds it — then the imports that started since (the
+latest, from its start); an id of an import no longer kept counts as none. No event is sent twice.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query
@@ -33,10 +35,24 @@ router = APIRouter(tags=["events"])
 KEEPALIVE_S = 15
 NEXT_SESSION_POLL_S = 0.25  # how often the all-imports stream looks for a new session
 _EVENT_ID = re.compile(r"[0-9]{1,18}", re.ASCII)  # the ids we send; a longer one is not ours
+_ALL_IMPORTS_ID = re.compile(r"([0-9a-f-]{1,64}):([0-9]{1,18})", re.ASCII)  # <session id>:<n>
 
 
-def _frame(event_type: str, data: dict[str, Any], event_id: int | None = None) -> ServerSentEvent:
+def _frame(event_type: str, data: dict[str, Any], event_id: int | str | None = None) -> ServerSentEvent:
     return ServerSentEvent(data=json.dumps(data), event=event_type, id=None if event_id is None else str(event_id))
+
+
+async def _rest_of(
+    session: ImportSession, last_seen: int, event_id: Callable[[int], int | str]
+) -> AsyncIterator[ServerSentEvent]:
+    """``session``'s events after ``last_seen`` as they come, the current picture first when the
+    buffer no longer holds all of them; ends after ``completed``."""
+    _missed, lost = session.events.since(last_seen)
+    if lost:
+        yield _frame("progress", _snapshot(session))
+    async for event in session.events.follow(last_seen, wait_s=KEEPALIVE_S):
+        if event is not None:
+            yield _frame(event.type.value, event.as_dict(), event_id(event.id))
 
 
 async def _stream(session: ImportSession, last_seen: int) -> AsyncIterator[ServerSentEvent]:
@@ -50,34 +66,40 @@ async def _stream(session: ImportSession, last_seen: int) -> AsyncIterator[Serve
             "timestamp": utc_now_iso(),
         },
     )
-    _missed, lost = session.events.since(last_seen)
-    if lost:  # the buffer no longer holds everything missed: send the current picture first
-        yield _frame("progress", _snapshot(session))
-    async for event in session.events.follow(last_seen, wait_s=KEEPALIVE_S):
-        if event is not None:
-            yield _frame(event.type.value, event.as_dict(), event.id)
+    async for frame in _rest_of(session, last_seen, lambda n: n):
+        yield frame
 
 
-async def _follow_all(sessions: SessionManager) -> AsyncIterator[ServerSentEvent]:
+def _all_imports_id(session: ImportSession) -> Callable[[int], str]:
+    return lambda n: f"{session.id}:{n}"
+
+
+async def _follow_all(sessions: SessionManager, resume: tuple[str, int] | None) -> AsyncIterator[ServerSentEvent]:
     latest = sessions.latest()
-    done: set[str] = {latest.id} if latest is not None and latest.state.finished else set()
+    resumed = sessions.get(resume[0]) if resume is not None else None
+    # A new subscriber waits for the next import; one that comes back gets the rest of the import it
+    # left, then the latest (from its start) if that one started since.
+    done: set[str] = set()
+    if resumed is not None:
+        done.add(resumed.id)
+    elif latest is not None and latest.state.finished:
+        done.add(latest.id)
     active = sessions.active
     yield _frame(
         "connected",
         {"type": "connected", "session_id": active.id if active else None, "timestamp": utc_now_iso()},
     )
+    if resume is not None and resumed is not None:
+        async for frame in _rest_of(resumed, resume[1], _all_imports_id(resumed)):
+            yield frame
     while True:
         session = sessions.latest()
         if session is None or session.id in done:
             await asyncio.sleep(NEXT_SESSION_POLL_S)
             continue
         done.add(session.id)
-        _missed, lost = session.events.since(0)
-        if lost:
-            yield _frame("progress", _snapshot(session))
-        async for event in session.events.follow(0, wait_s=KEEPALIVE_S):
-            if event is not None:
-                yield _frame(event.type.value, event.as_dict())
+        async for frame in _rest_of(session, 0, _all_imports_id(session)):
+            yield frame
 
 
 def _snapshot(session: ImportSession) -> dict[str, Any]:
@@ -103,9 +125,16 @@ async def events(
     if session_id and session is None:
         raise Refused(f"no import session {session_id}", error="Not Found", status=404)
     last_seen = last_event_id_query or 0
-    if last_event_id and last_event_id.strip():  # an empty id is the spec's way of saying none
-        if not _EVENT_ID.fullmatch(last_event_id.strip()):
+    resume: tuple[str, int] | None = None
+    given = (last_event_id or "").strip()  # an empty id is the spec's way of saying none
+    if given and session is not None:
+        if not _EVENT_ID.fullmatch(given):
             raise Refused("Last-Event-ID must be an event number this service sent")
-        last_seen = int(last_event_id.strip())
-    stream = _stream(session, last_seen) if session is not None else _follow_all(services.sessions)
+        last_seen = int(given)
+    elif given:
+        if (match := _ALL_IMPORTS_ID.fullmatch(given)) is not None:
+            resume = (match.group(1), int(match.group(2)))
+        elif not _EVENT_ID.fullmatch(given):  # a bare number: a session's own, not this stream's; none
+            raise Refused("Last-Event-ID must be an event id this service sent (<session id>:<number>)")
+    stream = _stream(session, last_seen) if session is not None else _follow_all(services.sessions, resume)
     return EventSourceResponse(stream, ping=KEEPALIVE_S, headers={"Cache-Control": "no-store"})
