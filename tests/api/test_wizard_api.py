@@ -298,9 +298,10 @@ def all_imports_frames(
 def test_the_all_imports_stream_resumes_where_the_client_left_it_without_repeating(
     live_server: LiveServer,
 ) -> None:
-    """REFERENCE: a reconnect with Last-Event-ID gets what it missed, no duplicates. The frames of the
-    all-imports stream name their session (``<session>:<n>``); a client that left in the middle of
-    one import and comes back after the next started gets the rest of the first, then the second."""
+    """A reconnect with Last-Event-ID gets what it missed, nothing twice (docs/design.md, *HTTP API*).
+    The frames of the all-imports stream name their session (``<session>:<n>``); a client that left
+    in the middle of one import and comes back after the next started gets the rest of the first,
+    then the second."""
     root = live_server.settings.root_folder
     make_album(root, "First", 2, seconds=4.0)
     make_album(root, "Second", 1, seconds=4.0, seed=3)
