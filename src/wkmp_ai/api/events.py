@@ -131,10 +131,10 @@ async def events(
         if not _EVENT_ID.fullmatch(given):
             raise Refused("Last-Event-ID must be an event number this service sent")
         last_seen = int(given)
-    elif given:
+    elif given:  # the all-imports stream's <session id>:<n>; a bare number (a session stream's) counts as none
         if (match := _ALL_IMPORTS_ID.fullmatch(given)) is not None:
             resume = (match.group(1), int(match.group(2)))
-        elif not _EVENT_ID.fullmatch(given):  # a bare number: a session's own, not this stream's; none
+        elif not _EVENT_ID.fullmatch(given):
             raise Refused("Last-Event-ID must be an event id this service sent (<session id>:<number>)")
     stream = _stream(session, last_seen) if session is not None else _follow_all(services.sessions, resume)
     return EventSourceResponse(stream, ping=KEEPALIVE_S, headers={"Cache-Control": "no-store"})
