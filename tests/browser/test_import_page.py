@@ -6,11 +6,12 @@ console error or a request leaving 127.0.0.1."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 import pytest
@@ -18,7 +19,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import Watch, shot
 from tests.conftest import LiveServer, running_server
-from tests.fakes import FakeServices, World
+from tests.fakes import FakeServices, FaultKind, World
 from tests.ingest.library import make_album
 from wkmp_ai.config import Settings
 
@@ -125,10 +126,27 @@ def test_the_scan_is_shown_going_on_beside_the_analysis(page: Page, live_server:
     expect(page.locator("#summary-counts div", has_text="Files imported")).to_contain_text("12")
 
 
-def test_reload_mid_import_keeps_following(page: Page, live_server: LiveServer) -> None:
-    root = live_server.settings.root_folder
+@contextlib.contextmanager
+def server_with_slow_musicbrainz(settings: Settings, hold_s: float, times: int) -> Iterator[LiveServer]:
+    """A service whose MusicBrainz holds each of its first ``times`` answers ``hold_s`` seconds, so an
+    import stays in identification that long: offline, a MusicBrainz that cannot be reached is given
+    up within ~1 s (docs/identify.md), too soon for a person, or a test, to act mid-import."""
+    with FakeServices(World()) as fakes:
+        fakes.musicbrainz.inject(FaultKind.DELAY, delay_s=hold_s, times=times)
+        with running_server(replace(settings, **fakes.settings_changes())) as server:
+            yield server
+
+
+def test_reload_mid_import_keeps_following(page: Page, settings: Settings) -> None:
+    root = settings.root_folder
     make_album(root, "Long", 6, seconds=12.0)
     (root / "Long" / "05 Track 5.flac").write_bytes(b"fLaC" + b"\0" * 200)  # a broken file: an error to list
+    with server_with_slow_musicbrainz(settings, hold_s=8.0, times=1) as live_server:
+        _reload_mid_import(page, live_server)
+        page.context.close()  # before the server stops: its streams end with it
+
+
+def _reload_mid_import(page: Page, live_server: LiveServer) -> None:
     follow_import_with_one_worker(page, live_server, "Long")
     expect(page.locator("#phase-analysis")).to_have_attribute("data-status", "active", timeout=LONG)
     expect(page.locator("#n-ok")).not_to_have_text("0", timeout=LONG)
@@ -156,8 +174,14 @@ def test_reload_mid_import_keeps_following(page: Page, live_server: LiveServer) 
     shot(page, "progress-5-errors-filtered")
 
 
-def test_cancel_stops_the_import_and_offers_no_ready_library(page: Page, live_server: LiveServer) -> None:
-    make_album(live_server.settings.root_folder, "Many", 8, seconds=12.0)
+def test_cancel_stops_the_import_and_offers_no_ready_library(page: Page, settings: Settings) -> None:
+    make_album(settings.root_folder, "Many", 8, seconds=12.0)
+    with server_with_slow_musicbrainz(settings, hold_s=60.0, times=100) as live_server:
+        _cancel_mid_import(page, live_server)
+        page.context.close()
+
+
+def _cancel_mid_import(page: Page, live_server: LiveServer) -> None:
     live_server.post("/parameters/global", json={"import_parallelism": 1})
     open_wizard(page, live_server)
     page.get_by_role("button", name=re.compile(r"^Many, ")).click()
