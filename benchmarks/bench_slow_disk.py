@@ -30,10 +30,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from tests.conftest import offline_env
+
 from benchmarks.bench_import import OUT, WKMP, make_library
 
 CGROUP = Path("/sys/fs/cgroup/blkio/wkmp-bench-slow-disk")
-DEAD_URL = "http://127.0.0.1:9"
 
 
 def _disk_of(path: Path) -> str:
@@ -86,10 +87,8 @@ def main() -> None:
     (CGROUP / "blkio.throttle.read_bps_device").write_text(f"{_disk_of(root)} {limit}")
     print(f"library: {len(files)} files, {size / 2**20:.0f} MB; disk throttled to {args.mb_per_s:g} MB/s")
     reads, warms, colds = [], [], []
-    with tempfile.TemporaryDirectory() as xdg:
-        env = {**os.environ, "XDG_CONFIG_HOME": xdg}
-        env.pop("ACOUSTID_API_KEY", None)
-        env |= {f"WKMP_{name}_URL": DEAD_URL for name in ("ACOUSTID", "MUSICBRAINZ", "ACOUSTICBRAINZ", "COVERART")}
+    with tempfile.TemporaryDirectory() as config:
+        env = offline_env(Path(config))
         try:
             for run in range(1, args.repeat + 1):
                 _drop_caches()
