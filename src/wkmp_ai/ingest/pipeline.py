@@ -450,7 +450,7 @@ class _ImportRun:
             scanned = file_queries.scanned_file(conn, item.file_id)
         tags = Tags.from_json(json.loads(scanned.tags_json)) if scanned and scanned.tags_json else Tags()
         title, artist, album = display_metadata(tags, item.rel_path)
-        folder = item.rel_path.rpartition("/")[0]
+        folder = folder_and_name(item.rel_path)[0]
         create_album = bool(self.params.get("create_album_passage"))
 
         def write(conn: Any) -> FileToIdentify | None:
