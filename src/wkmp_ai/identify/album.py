@@ -109,13 +109,19 @@ class AlbumRun:
         return self.group.folder or self.group.files[0].rel_path
 
     def service_failed(self, service: str, exc: ServiceError, works: list[PassageWork]) -> None:
-        """The files need a service that failed: they wait for a later run."""
+        """The files need a service that failed: they wait for a later run.
+
+        One failure shared by several files (a batched lookup, a release) is one warning for the
+        album, naming how many files wait, not the same line once per file.
+        """
         for w in works:
             w.blocked = f"{service}: {exc.detail}"
             w.blocked_by = service
-            self.warn(self.ident.failure_warning(service, exc, w.file.rel_path))
-        if not works:
-            self.warn(self.ident.failure_warning(service, exc, self.folder_path))
+        self._failure_once(service, exc, {w.file.rel_path for w in works})
+
+    def _failure_once(self, service: str, exc: ServiceError, paths: set[str]) -> None:
+        path = next(iter(paths)) if len(paths) == 1 else self.folder_path
+        self.warn(self.ident.failure_warning(service, exc, path, files=len(paths)))
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -190,18 +196,20 @@ class AlbumRun:
             return
         items = {id(w): (str(w.passage.fingerprint), request_duration(w.passage.duration_s)) for w in need}
         answers = await self.ident.acoustid_lookup(list(dict.fromkeys(items.values())))
+        failed: dict[str, tuple[ServiceError, list[PassageWork]]] = {}  # one batch failing fails all its files
         for w in need:
             answer = answers[items[id(w)]]
             if isinstance(answer, Rejected) and self.ident.available("acoustid"):
                 w.acoustid = ()
                 w.problem = (ErrorCode.ACOUSTID_NO_MATCH, f"AcoustID refused the lookup: {answer.detail}")
-            elif isinstance(answer, ServiceError):
-                self.service_failed("acoustid", answer, [w])
             elif isinstance(answer, BaseException):
-                self.service_failed("acoustid", ServiceError("acoustid", plain_message(answer)), [w])
+                error = answer if isinstance(answer, ServiceError) else ServiceError("acoustid", plain_message(answer))
+                failed.setdefault(f"{error.code}:{error.detail}", (error, []))[1].append(w)
             else:
                 w.acoustid = answer
                 w.evidence.extend(ev for c in answer for ev in c.releases)
+        for error, works in failed.values():
+            self.service_failed("acoustid", error, works)
 
     async def _use_release(self, mbid: str) -> None:
         todo = self.open()
@@ -290,13 +298,14 @@ class AlbumRun:
         if not done:
             return
         answers = await self.ident.high_level([w.resolved.recording.mbid for w in done if w.resolved])
+        failed: dict[str, tuple[ServiceError, set[str]]] = {}
         for w in done:
             assert w.resolved is not None
             answer = answers.get(w.resolved.recording.mbid)
             pid = w.passage.passage_id
             if isinstance(answer, ServiceError):
                 self.flavors[pid] = (None, None, True)
-                self.warn(self.ident.failure_warning("acousticbrainz", answer, w.file.rel_path))
+                failed.setdefault(f"{answer.code}:{answer.detail}", (answer, set()))[1].add(w.file.rel_path)
             elif isinstance(answer, BaseException):
                 self.flavors[pid] = (None, None, True)
             elif (vector := flavor_vector(answer)) is not None:
@@ -311,6 +320,8 @@ class AlbumRun:
                         w.file.rel_path,
                     )
                 )
+        for error, paths in failed.values():
+            self._failure_once("acousticbrainz", error, paths)
 
     async def _cover_art(self) -> None:
         if any(f.has_folder_art for f in self.group.files):

@@ -191,8 +191,11 @@ class Identifier:
         self._announced.add(once)
         return IdentifyWarning(code, message, None)
 
-    def failure_warning(self, service: str, exc: ServiceError, path: str | None) -> IdentifyWarning | None:
-        """The warning for a failed operation: per file while the service is up, once when it is given up."""
+    def failure_warning(
+        self, service: str, exc: ServiceError, path: str | None, *, files: int = 1
+    ) -> IdentifyWarning | None:
+        """The warning for a failed operation while the service is up (``files`` it left waiting), and
+        once for the session when the service is given up."""
         label = _LABEL[service]
         if isinstance(exc, ServiceUnavailable) or not self.http[service].available:
             reason = self.http[service].unavailable_reason or exc.detail
@@ -202,7 +205,14 @@ class Identifier:
                 "files that need it stay pending and are identified by a later import",
                 once=f"unavailable:{service}",
             )
-        return IdentifyWarning(exc.code, f"{label}: {exc.detail}", path)
+        waiting = ""
+        if files > 1:
+            waiting = (
+                f"; {files} files of this album keep their local flavor until a later import"
+                if service == "acousticbrainz"
+                else f"; {files} files of this album wait for a later import"
+            )
+        return IdentifyWarning(exc.code, f"{label}: {exc.detail}{waiting}", path)
 
     # --- cached, shared lookups -------------------------------------------------------------
 
