@@ -300,11 +300,12 @@ def test_the_all_imports_stream_resumes_where_the_client_left_it_without_repeati
 ) -> None:
     """A reconnect with Last-Event-ID gets what it missed, nothing twice (docs/design.md, *HTTP API*).
     The frames of the all-imports stream name their session (``<session>:<n>``); a client that left
-    in the middle of one import and comes back after the next started gets the rest of the first,
-    then the second."""
+    in the middle of one import and comes back after two more ran gets the rest of the first, then
+    the second and the third."""
     root = live_server.settings.root_folder
     make_album(root, "First", 2, seconds=4.0)
     make_album(root, "Second", 1, seconds=4.0, seed=3)
+    make_album(root, "Third", 1, seconds=4.0, seed=5)
     first = live_server.post("/import/start", json={"root_folder": "First"}).json()["session_id"]
     wait_finished(live_server, first)
     # A finished import is not replayed to a new subscriber: the stream waits for the next one.
@@ -321,18 +322,24 @@ def test_the_all_imports_stream_resumes_where_the_client_left_it_without_repeati
     ids = [frame_id for frame_id, _data in whole[1:]]
     assert ids == [f"{second}:{n}" for n in range(1, len(ids) + 1)]  # every event, numbered in order
 
-    # Left after the first's third event, back once the second had finished.
-    history_of_first = live_server.get("/events", params={"session_id": first}).text
-    first_ids = [int(line[3:]) for line in history_of_first.splitlines() if line.startswith("id:")]
+    # Left after the first's third event, back once the second and then a third had run.
+    third = live_server.post("/import/start", json={"root_folder": "Third"}).json()["session_id"]
+    wait_finished(live_server, third)
+
+    def numbers(session_id: str) -> list[int]:
+        history = live_server.get("/events", params={"session_id": session_id}).text
+        return [int(line[3:]) for line in history.splitlines() if line.startswith("id:")]
+
     status, resumed = all_imports_frames(
         live_server,
-        lambda d: d["type"] == "completed" and d["session_id"] == second,
+        lambda d: d["type"] == "completed" and d["session_id"] == third,
         last_event_id=f"{first}:3",
     )
     assert status == 200 and resumed[0][1]["type"] == "connected"
     got = [frame_id for frame_id, _data in resumed[1:]]
-    assert got == [f"{first}:{n}" for n in first_ids if n > 3] + ids  # the rest of the first, then the second
-    assert [d["type"] for _id, d in resumed[1:]].count("completed") == 2
+    rest_of_first = [f"{first}:{n}" for n in numbers(first) if n > 3]
+    assert got == rest_of_first + ids + [f"{third}:{n}" for n in numbers(third)]  # in the order they ran
+    assert [d["type"] for _id, d in resumed[1:]].count("completed") == 3
 
     # An id of an import no longer kept counts as none; one of another form is refused.
     status, fresh = all_imports_frames(live_server, lambda d: d["type"] == "connected", last_event_id="feed-1:4")

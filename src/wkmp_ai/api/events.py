@@ -10,8 +10,8 @@ Without ``session_id`` the stream follows every import instead (wkmp-ui subscrib
 one from its start, then each next one as it starts; it never ends by itself. Each session numbers
 its own events, so these frames' ids name the session too: ``<session id>:<n>``. A client that
 reconnects with such an id (the header only) gets the rest of that import — what it missed, or the
-current picture when the buffer no longer holds it — then the imports that started since (the
-latest, from its start); an id of an import no longer kept counts as none. No event is sent twice.
+current picture when the buffer no longer holds it — then each import that started since, in order,
+from its start; an id of an import no longer kept counts as none. No event is sent twice.
 """
 
 from __future__ import annotations
@@ -75,15 +75,14 @@ def _all_imports_id(session: ImportSession) -> Callable[[int], str]:
 
 
 async def _follow_all(sessions: SessionManager, resume: tuple[str, int] | None) -> AsyncIterator[ServerSentEvent]:
-    latest = sessions.latest()
+    kept = sessions.kept()
     resumed = sessions.get(resume[0]) if resume is not None else None
-    # A new subscriber waits for the next import; one that comes back gets the rest of the import it
-    # left, then the latest (from its start) if that one started since.
-    done: set[str] = set()
+    # A new subscriber gets the running import from its start, else waits for the next one; one that
+    # comes back gets the rest of the import it left, then each import that started since, in order.
     if resumed is not None:
-        done.add(resumed.id)
-    elif latest is not None and latest.state.finished:
-        done.add(latest.id)
+        done = {s.id for s in kept[: kept.index(resumed) + 1]}
+    else:
+        done = {s.id for s in kept if s.state.finished}
     active = sessions.active
     yield _frame(
         "connected",
@@ -93,8 +92,8 @@ async def _follow_all(sessions: SessionManager, resume: tuple[str, int] | None) 
         async for frame in _rest_of(resumed, resume[1], _all_imports_id(resumed)):
             yield frame
     while True:
-        session = sessions.latest()
-        if session is None or session.id in done:
+        session = next((s for s in sessions.kept() if s.id not in done), None)
+        if session is None:
             await asyncio.sleep(NEXT_SESSION_POLL_S)
             continue
         done.add(session.id)

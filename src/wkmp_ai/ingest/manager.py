@@ -75,6 +75,11 @@ class SessionManager:
         self._forget_old()
         return self._sessions.get(session_id)
 
+    def kept(self) -> list[ImportSession]:
+        """Every session still kept, in the order they started."""
+        self._forget_old()
+        return list(self._sessions.values())
+
     def latest(self) -> ImportSession | None:
         self._forget_old()
         return self.active or (list(self._sessions.values())[-1] if self._sessions else None)
