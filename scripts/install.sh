@@ -13,7 +13,8 @@ want_test=0
 # lib{avformat,avcodec,avutil,swresample}-dev: our C decoder over the system's FFmpeg (PyAV's loop without it)
 packages=(python3 python3-venv python3-pip ca-certificates libchromaprint1 libswresample4 gcc libc6-dev
   libavformat-dev libavcodec-dev libavutil-dev libswresample-dev)
-[ "$want_test" = 1 ] && packages+=(libchromaprint-tools chromium)
+# vorbis-tools: libvorbis's own decoder (oggdec), the reference for Ogg Vorbis files FFmpeg will not open whole
+[ "$want_test" = 1 ] && packages+=(libchromaprint-tools chromium vorbis-tools)
 
 missing=()
 for p in "${packages[@]}"; do

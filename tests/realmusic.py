@@ -98,13 +98,14 @@ def _fetch(package: str, into: Path) -> None:
         shutil.move(str(unpacked), target)
 
 
-def corpus() -> Path:
-    """The cache folder holding every package of :data:`PACKAGES`, fetched on first use."""
+def corpus(packages: Iterable[str] = PACKAGES) -> Path:
+    """The cache folder holding every package of ``packages`` (by default :data:`PACKAGES`), fetched
+    on first use; a test that needs one more package (``hyperrogue-music``) names it."""
     root = cache_dir()
     root.mkdir(parents=True, exist_ok=True)
     with (root / ".lock").open("w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # test runs in parallel (other checkouts) fetch it once
-        for package in PACKAGES:
+        for package in packages:
             done = root / f"{package}.done"
             if not done.exists():
                 _fetch(package, root)

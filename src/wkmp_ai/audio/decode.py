@@ -24,6 +24,7 @@ Damage is reported only on evidence (:mod:`wkmp_ai.audio.damage`); frame timesta
 
 from __future__ import annotations
 
+import io
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ from wkmp_ai.audio.damage import (
 )
 from wkmp_ai.audio.envelope import channel_sum
 from wkmp_ai.audio.fpstream import FINGERPRINT_RATE, FingerprintFeed
+from wkmp_ai.audio.oggrepair import HEAD_BYTES, MAX_BYTES, repeats_headers, without_repeated_headers
 from wkmp_ai.errors import ErrorCode, IngestError
 from wkmp_ai.ticks import TICKS_PER_SECOND
 
@@ -175,12 +177,17 @@ class AudioDecoder:
         self._emitted = 0
         self._fp: FingerprintFeed | None = None
         self._log = FFmpegLog()
+        repaired = _repaired_ogg_vorbis(path)
+        if repaired is not None:
+            self.native = False  # our C loop opens paths; PyAV reads the repaired stream from memory
+            log.info("%s repeats its Vorbis headers inside the audio; decoded without them, as libvorbis does", path)
         # A small probe first: FFmpeg's default (5 MB) costs ~40 ms on every WAV file. If that does
         # not reveal a usable audio stream, open again with the defaults.
         for options in (QUICK_PROBE, PCM_PACKET):
             self._log.start()
+            source: str | io.BytesIO = str(path) if repaired is None else io.BytesIO(repaired)
             try:
-                self._container = av.open(str(path), mode="r", metadata_errors="ignore", options=options)
+                self._container = av.open(source, mode="r", metadata_errors="ignore", options=options)
             except (av.FFmpegError, OSError, UnicodeDecodeError, ValueError) as exc:
                 self._log.stop()
                 if options is QUICK_PROBE:
@@ -480,6 +487,22 @@ class AudioDecoder:
         if feed is None or feed.next_native != block.start or feed.fmt != block.fmt:
             feed = self._fp = FingerprintFeed(self.info.sample_rate, block.start, block)
         return feed.feed(block)
+
+
+def _repaired_ogg_vorbis(path: Path) -> bytes | None:
+    """An Ogg Vorbis file that repeats its headers inside the audio, without them (FFmpeg would not
+    open it whole: :mod:`wkmp_ai.audio.oggrepair`); None for every other file."""
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(HEAD_BYTES)
+            # Ogg whose first packet is a Vorbis identification header: page header 27 bytes + 1 lacing value.
+            if not (head.startswith(b"OggS") and head[28:35] == b"\x01vorbis" and repeats_headers(head)):
+                return None
+            fh.seek(0)
+            data = fh.read(MAX_BYTES + 1)
+    except OSError:
+        return None  # the open below reports it
+    return None if len(data) > MAX_BYTES else without_repeated_headers(data)
 
 
 def _layout(info: StreamInfo) -> str:
