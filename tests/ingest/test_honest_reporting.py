@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pytest
 from PIL import Image
 
@@ -16,6 +17,7 @@ from tests.fakes import FakeServices, Rates
 from tests.fakes.world import Artist, Medium, Recording, Release, Track, World, mbid
 from tests.ingest.library import make_album
 from tests.ingest.test_import_api import wait_finished
+from tests.synth import concat, silence, tone, write_audio
 from wkmp_ai import params as P
 from wkmp_ai.audio.analyze import analyze_file
 from wkmp_ai.config import Settings
@@ -50,6 +52,18 @@ def test_files_named_like_audio_that_are_not_audio_are_reported(live_server: Liv
     # reported again by the next import (still not imported), not silently forgotten
     again = _errors(live_server, root_folder="Album")
     assert {e["file_path"] for e in again if e["error_code"] == "NOT_AUDIO"} == set(not_audio)
+
+
+def test_warnings_about_one_passage_of_a_file_say_which_passage(live_server: LiveServer) -> None:
+    """Two clipped songs in one file, 3 s of digital silence between them: two CLIPPING_DETECTED
+    warnings that name their passage, not the same line twice."""
+    root = live_server.settings.root_folder
+    loud = np.clip(tone(6.0, sr=44100, freq=1000.0, amplitude=1.4), -1.0, 1.0)
+    (root / "Rip").mkdir()
+    write_audio(root / "Rip/side.flac", concat(loud, silence(3.0), loud), sr=44100, fmt="flac")
+    errors = _errors(live_server, root_folder="Rip")
+    clipped = sorted(e["error_message"] for e in errors if e["error_code"] == "CLIPPING_DETECTED")
+    assert [m.split(":")[0] for m in clipped] == ["passage 1 of 2", "passage 2 of 2"], clipped
 
 
 def test_a_broken_cover_image_is_described_in_plain_words(live_server: LiveServer) -> None:

@@ -470,8 +470,12 @@ class _ImportRun:
         self.written_ids.add(item.file_id)
         if request is None:
             session.record_error(ErrorCode.MANUAL_EDIT_KEPT, EDIT_KEPT_MESSAGE, path=item.rel_path)
+        count = len(analysis.passages)
         for warning in analysis.warnings:
-            session.record_error(warning.code, warning.message, path=item.rel_path)
+            # Each passage of a file may warn alike: say which, or the lines read as repeats.
+            index = warning.passage_index
+            where = "" if index is None or count < 2 else f"passage {index + 1} of {count}: "
+            session.record_error(warning.code, where + warning.message, path=item.rel_path)
         session.file_finished(ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
         return request
 
