@@ -4,7 +4,9 @@
 each a mix and a guitar stem, Ogg Vorbis 44.1 kHz) are fetched with ``apt-get download`` and
 unpacked with ``dpkg-deb`` into a cache outside the repository, ``~/.cache/wkmp-ai/test-music``
 (``WKMP_TEST_MUSIC`` overrides it); ~80 MB, a few seconds on a Debian mirror. Tracks are transcoded
-with PyAV to every format the import reads (:data:`TRANSCODES`), cached beside them.
+with PyAV to every format the import reads (:data:`TRANSCODES`), cached beside them. A test that
+needs another package names it (``corpus(("hyperrogue-music",))``, 64 MB: Ogg Vorbis files that
+repeat their headers, tests/audio/test_ogg_repair.py).
 
 :func:`corpus` returns the cache folder, or raises :class:`CorpusUnavailable` with the reason when
 the package registry cannot be reached; the tests turn that into a skip that says so.
