@@ -109,3 +109,20 @@ async def test_a_refused_disc_lookup_does_not_stop_identification(
         assert ident.http["musicbrainz"].available
     assert fakes.musicbrainz.count("/ws/2/discid/") == 1
     assert all(p.status is not PassageStatus.PENDING for p in result.passages)  # not left waiting for MusicBrainz
+
+
+async def test_a_failed_disc_lookup_leaves_every_file_of_the_album_waiting(
+    ident_settings: Settings, fakes: FakeServices, library: Library, db: Database
+) -> None:
+    """MusicBrainz fails the Disc ID lookup of a rip that shares its folder with another file: the
+    other file was never looked up either, so it waits with the rip (not "no match")."""
+    rip, _recordings = _rip_of(library)
+    bonus = FileToIdentify(
+        "f2", "Rip/Bonus.flac", "Rip", FileTags(), (PassageToIdentify("q0", "AQADbonus", 200.0, 0, 200 * 28_224_000),)
+    )
+    fakes.musicbrainz.inject(FaultKind.STATUS, status=500, times=1000, match="/ws/2/discid/")
+    async with Identifier(ident_settings, CacheReads(db), fast_options(acousticbrainz=False, cover_art=False)) as ident:
+        (group,) = group_files([rip, bonus])
+        result = await ident.identify_album(group)
+    assert {p.status for p in result.passages} == {PassageStatus.PENDING}
+    assert len(result.passages) == len(rip.passages) + 1

@@ -314,6 +314,48 @@ async def test_musicbrainz_failing_during_a_search_leaves_the_album_pending_then
     assert report.passages["identified"] == 12
 
 
+async def test_files_acoustid_cannot_place_wait_when_the_search_that_would_place_them_fails(
+    settings: Settings, db: Database, services: FakeServices, search_library: Library
+) -> None:
+    """AcoustID knows none of the fingerprints, and MusicBrainz fails the search by tags that would
+    have placed them: the files were not looked for, so they wait for a later run ("no match" would
+    keep them from being asked again), and one warning says so for the album."""
+    album = search_library.albums[4]
+    strangers = [
+        replace(f, recording=replace(f.recording, fingerprint=f"AQADunknown{i}")) for i, f in enumerate(album.files)
+    ]
+    services.musicbrainz.inject(FaultKind.STATUS, status=500, times=1000, match="/ws/2/release")
+    seeded = seed_files(db, [(f, False) for f in strangers])
+    (result,) = await run(replace(settings, **services.settings_changes()), db, seeded)
+    assert result.counts() == {"identified": 0, "no_match": 0, "pending": 12}
+    (down,) = [w for w in result.warnings if w.code is ErrorCode.MUSICBRAINZ_NETWORK_ERROR]
+    assert down.path == seeded.files[0].folder and "12 files of this album wait" in down.message
+    assert not [w for w in result.warnings if w.code is ErrorCode.ACOUSTID_NO_MATCH]
+    services.musicbrainz.reset()
+    report = await identify_pending(db, replace(settings, **services.settings_changes()), options=fast_options())
+    assert report.passages["identified"] == 12  # the later run searches, and places them
+
+
+async def test_singles_acoustid_cannot_place_all_wait_when_the_first_search_fails(
+    settings: Settings, db: Database, services: FakeServices, search_library: Library
+) -> None:
+    """A folder of singles is searched file by file; when MusicBrainz fails the first search, the
+    others are never searched: they wait too, not "no match"."""
+    lib = search_library
+    picks = [(3, 4), (6, 1), (8, 2)]
+    singles = [  # no album tags: one group, searched file by file
+        replace(f, rel_path=f"Singles/{i}.flac", tags={k: v for k, v in f.tags.items() if k != "album"},
+                recording=replace(f.recording, fingerprint=f"AQADunknown{i}"))
+        for i, f in enumerate(lib.albums[a].files[t] for a, t in picks)
+    ]  # fmt: skip
+    services.musicbrainz.inject(FaultKind.STATUS, status=500, times=1000, match="/ws/2/recording")
+    seeded = seed_files(db, [(f, False) for f in singles])
+    (result,) = await run(replace(settings, **services.settings_changes()), db, seeded)
+    assert result.counts() == {"identified": 0, "no_match": 0, "pending": 3}
+    (down,) = [w for w in result.warnings if w.code is ErrorCode.MUSICBRAINZ_NETWORK_ERROR]
+    assert down.path == "Singles" and "3 files of this album wait" in down.message
+
+
 async def test_titles_full_of_lucene_syntax_are_searched_for_as_plain_text(
     no_key: Settings, db: Database, services: FakeServices, search_library: Library
 ) -> None:

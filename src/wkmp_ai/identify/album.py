@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import replace
 
 from wkmp_ai.config import resolve_inside_root
@@ -118,6 +118,14 @@ class AlbumRun:
             w.blocked = f"{service}: {exc.detail}"
             w.blocked_by = service
         self._failure_once(service, exc, {w.file.rel_path for w in works})
+
+    def musicbrainz_failed(self, exc: ServiceError, works: Sequence[PassageWork]) -> None:
+        """MusicBrainz failed: no more of its lookups for this album. Every passage still open needs
+        it to be placed, so the ones this lookup was for and all the others wait for a later run —
+        never "no match", since nobody looked."""
+        self.musicbrainz_down = True
+        asked = {id(w) for w in works}
+        self.service_failed("musicbrainz", exc, [*works, *(w for w in self.open() if id(w) not in asked)])
 
     def _failure_once(self, service: str, exc: ServiceError, paths: set[str]) -> None:
         path = next(iter(paths)) if len(paths) == 1 else self.folder_path
@@ -216,8 +224,7 @@ class AlbumRun:
         try:
             doc = await self.ident.release(mbid)
         except ServiceError as exc:
-            self.musicbrainz_down = True
-            self.service_failed("musicbrainz", exc, todo)
+            self.musicbrainz_failed(exc, todo)
             return
         for w in todo:
             w.excluded.add(mbid)
@@ -234,8 +241,7 @@ class AlbumRun:
         try:
             doc = await self.ident.recording(mbid)
         except ServiceError as exc:
-            self.musicbrainz_down = True
-            self.service_failed("musicbrainz", exc, self.open())
+            self.musicbrainz_failed(exc, [])
             return None
         w.probed = True
         if doc is None:

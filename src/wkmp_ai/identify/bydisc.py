@@ -88,8 +88,7 @@ async def identify_by_disc(run: AlbumRun) -> None:
             log.warning("%s: Disc ID lookup refused: %s", file.rel_path, exc.detail)
             continue
         except ServiceError as exc:
-            run.musicbrainz_down = True
-            run.service_failed("musicbrainz", exc, works)
+            run.musicbrainz_failed(exc, works)
             return
         durations = [w.passage.duration_s for w in works]
         fits = []

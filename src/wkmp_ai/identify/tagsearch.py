@@ -118,8 +118,7 @@ class TagSearch:
         except (Rejected, NotFound):
             return []  # the server refused the query itself (or has no search): as good as no answer
         except ServiceError as exc:
-            self.owner.musicbrainz_down = True
-            self.owner.service_failed("musicbrainz", exc, list(works))
+            self.owner.musicbrainz_failed(exc, works)
             return None
 
     async def _release(self, mbid: str, works: Sequence[PassageWork]) -> ReleaseDoc | None:
@@ -128,8 +127,7 @@ class TagSearch:
         try:
             doc = await self.ident.release(mbid)
         except ServiceError as exc:
-            self.owner.musicbrainz_down = True
-            self.owner.service_failed("musicbrainz", exc, list(works))
+            self.owner.musicbrainz_failed(exc, works)
             return None
         if doc is not None:
             self.owner.docs[mbid] = doc
