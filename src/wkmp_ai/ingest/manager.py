@@ -80,10 +80,6 @@ class SessionManager:
         self._forget_old()
         return list(self._sessions.values())
 
-    def latest(self) -> ImportSession | None:
-        self._forget_old()
-        return self.active or (list(self._sessions.values())[-1] if self._sessions else None)
-
     def _forget_old(self) -> None:
         now = time.monotonic()
         for session_id, ended in list(self._finished_at.items()):

@@ -476,7 +476,7 @@ class _ImportRun:
             index = warning.passage_index
             where = "" if index is None or count < 2 else f"passage {index + 1} of {count}: "
             session.record_error(warning.code, where + warning.message, path=item.rel_path)
-        session.file_finished(ok=True, warned=bool(analysis.warnings), passages=len(analysis.passages))
+        session.file_finished(ok=True, warned=bool(analysis.warnings), passages=count)
         return request
 
     async def _analyse(self, path: str, item: q.WorkItem, started: Callable[[int], None]) -> FileAnalysis:
